@@ -1,9 +1,13 @@
 module github.com/awake-rt/awake
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/ebitengine/purego v0.11.3
-	github.com/stretchr/testify v1.12.1
 	golang.org/x/sys v0.50.0
+)
+
+require (
+	github.com/stretchr/testify v1.12.1
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
 )

@@ -1,0 +1,205 @@
+package vtable
+
+import (
+	"sync"
+	"sync/atomic"
+	"testing"
+	"unsafe"
+
+	"github.com/ebitengine/purego"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/awake-rt/awake/abi"
+	"github.com/awake-rt/awake/internal/ctest"
+)
+
+// hammerLib is testdata/wakers/hammer.c loaded with purego.
+type hammerLib struct {
+	new, setWaker, start, startCalls, seq, ack, done, ops uintptr
+	maxNs, totalNs, quantile, join, free                  uintptr
+}
+
+func loadHammer(t testing.TB) *hammerLib {
+	t.Helper()
+	so := ctest.Build(t, ctest.Shared, []string{"testdata/wakers/hammer.c"}, "-lpthread")
+	h, err := purego.Dlopen(so, purego.RTLD_NOW|purego.RTLD_LOCAL)
+	require.NoError(t, err)
+	sym := func(name string) uintptr {
+		p, err := purego.Dlsym(h, name)
+		require.NoError(t, err, name)
+		return p
+	}
+	return &hammerLib{
+		new: sym("hammer_new"), setWaker: sym("hammer_set_waker"), start: sym("hammer_start"),
+		startCalls: sym("hammer_start_calls"), seq: sym("hammer_seq"), ack: sym("hammer_ack"),
+		done: sym("hammer_done"), ops: sym("hammer_ops"), maxNs: sym("hammer_max_ns"),
+		totalNs: sym("hammer_total_ns"), quantile: sym("hammer_quantile_ns"),
+		join: sym("hammer_join"), free: sym("hammer_free"),
+	}
+}
+
+func (l *hammerLib) call(fn uintptr, args ...uintptr) uintptr {
+	r, _, _ := purego.SyscallN(fn, args...)
+	return r
+}
+
+// word64 returns the C-owned 64-bit word at address a.
+func word64(a uintptr) *uint64 { return (*uint64)(ptr(a)) }
+
+// testQueue makes a queue notified through a blocking eventfd.
+func testQueue(t testing.TB) (*Queue, int) {
+	t.Helper()
+	efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC)
+	require.NoError(t, err)
+	q, err := NewQueue(efd)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		if q.Close() {
+			unix.Close(efd)
+		}
+	})
+	return q, efd
+}
+
+// sleepOn blocks on the eventfd if the queue agrees it may sleep.
+func sleepOn(q *Queue, efd int) {
+	if q.PrepareSleep() {
+		var b [8]byte
+		_, _ = unix.Read(efd, b[:])
+		q.Awake()
+	}
+}
+
+func TestForeignThreadsHammerHostWakers(t *testing.T) {
+	const threads = 4
+	const iters = 50_000 // 4 threads x 50k x 5 calls = 1M waker calls
+	lib := loadHammer(t)
+	q, efd := testQueue(t)
+
+	h := lib.call(lib.new, threads)
+	require.NotZero(t, h)
+	defer lib.call(lib.free, h)
+	owners := make([]abi.Waker, threads)
+	seqs := make([]*uint64, threads)
+	acks := make([]*uint64, threads)
+	for i := range threads {
+		w, err := q.NewWaker(uint64(i))
+		require.NoError(t, err)
+		owners[i] = w
+		c := Clone(w) // the thread's own reference
+		lib.call(lib.setWaker, h, uintptr(i), c.Data, uintptr(unsafe.Pointer(c.Vtable)))
+		seqs[i] = word64(lib.call(lib.seq, h, uintptr(i)))
+		acks[i] = word64(lib.call(lib.ack, h, uintptr(i)))
+	}
+	done := word64(lib.call(lib.done, h))
+
+	// Go goroutines hammer the same cells through the Go twins meanwhile.
+	var goOps atomic.Uint64
+	var wg sync.WaitGroup
+	for g := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := owners[g]
+			for range 20_000 {
+				c := Clone(w)
+				WakeByRef(c)
+				Wake(Clone(c))
+				Drop(c)
+				goOps.Add(4)
+			}
+		}()
+	}
+
+	polls := make([]uint64, threads)
+	require.Zero(t, lib.call(lib.start, h, iters, 64))
+	for {
+		finished := atomic.LoadUint64(done) == threads
+		n := q.Drain(func(tok uint64) {
+			polls[tok]++
+			atomic.StoreUint64(acks[tok], atomic.LoadUint64(seqs[tok]))
+		})
+		if finished {
+			q.Drain(func(uint64) {})
+			break
+		}
+		if n == 0 {
+			sleepOn(q, efd)
+		}
+	}
+	lib.call(lib.join, h)
+	wg.Wait()
+
+	require.EqualValues(t, threads*(iters*5+iters/64+1), lib.call(lib.ops, h), "C waker calls")
+	for i, w := range owners {
+		require.NotZero(t, polls[i], "thread %d's wakes were never observed", i)
+		require.EqualValues(t, stateRefStep, load(w.Data, cellState),
+			"cell %d: want exactly the owner's reference and not queued", i)
+		require.Zero(t, Misuse(w), "cell %d misuse", i)
+		Drop(w)
+	}
+	q.Drain(func(tok uint64) { t.Errorf("dead cell %d reported as woken", tok) })
+	require.Zero(t, q.Live(), "cells leaked")
+	t.Logf("1M+ waker calls from %d C threads and %d from Go; %v observations", threads, goOps.Load(), polls)
+}
+
+func TestRefcountMisuseIsCountedNotCorrupting(t *testing.T) {
+	q, _ := testQueue(t)
+	w, err := q.NewWaker(7)
+	require.NoError(t, err)
+	vt := w.Vtable
+	for _, fn := range []uintptr{vt.Clone, vt.WakeByRef} { // asm through C ABI
+		require.NotZero(t, fn)
+	}
+	purego.SyscallN(vt.Drop, w.Data) // last reference: cell goes to the queue
+	require.Equal(t, 0, q.Drain(func(uint64) { t.Fatal("dead cell reported") }))
+	// Reclaimed; a buggy plugin drops and clones it again.
+	purego.SyscallN(vt.Drop, w.Data)
+	purego.SyscallN(vt.Clone, w.Data)
+	hostDrop(w.Data)
+	require.EqualValues(t, 3, Misuse(w))
+	require.EqualValues(t, 0, load(w.Data, cellState), "state must not underflow")
+}
+
+func TestWakeCoalescesAndRequeuesAfterDrain(t *testing.T) {
+	q, _ := testQueue(t)
+	w, err := q.NewWaker(1)
+	require.NoError(t, err)
+	for range 3 {
+		purego.SyscallN(w.Vtable.WakeByRef, w.Data)
+	}
+	var got []uint64
+	q.Drain(func(tok uint64) { got = append(got, tok) })
+	require.Equal(t, []uint64{1}, got, "three wakes before a drain coalesce into one")
+	purego.SyscallN(w.Vtable.WakeByRef, w.Data)
+	got = nil
+	q.Drain(func(tok uint64) { got = append(got, tok) })
+	require.Equal(t, []uint64{1}, got, "a wake after the drain queues the task again")
+	r1, r2, _ := purego.SyscallN(w.Vtable.Clone, w.Data)
+	require.Equal(t, w.Data, r1)
+	require.Equal(t, uintptr(unsafe.Pointer(w.Vtable)), r2, "clone returns the same vtable in the second register")
+	purego.SyscallN(w.Vtable.Wake, r1) // consumes the clone
+	require.EqualValues(t, stateRefStep|stateQueued, load(w.Data, cellState))
+	Drop(w)
+	require.Equal(t, 0, q.Drain(func(uint64) {}))
+	require.Zero(t, q.Live())
+}
+
+func TestSleepingExecutorIsWokenOnce(t *testing.T) {
+	q, efd := testQueue(t)
+	w, err := q.NewWaker(1)
+	require.NoError(t, err)
+	require.True(t, q.PrepareSleep())
+	purego.SyscallN(w.Vtable.WakeByRef, w.Data)
+	var b [8]byte
+	n, err := unix.Read(efd, b[:]) // blocks unless the wake wrote the fd
+	require.NoError(t, err)
+	require.Equal(t, 8, n)
+	require.EqualValues(t, 1, *(*uint64)(unsafe.Pointer(&b[0])))
+	q.Awake()
+	require.False(t, q.PrepareSleep(), "a queued cell forbids sleeping")
+	q.Drain(func(uint64) {})
+	Drop(w)
+	q.Drain(func(uint64) {})
+}

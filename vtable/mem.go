@@ -1,0 +1,18 @@
+package vtable
+
+import (
+	"sync/atomic"
+	"unsafe"
+)
+
+// ptr turns an address of non-Go memory (an mmap'd cell or queue block, or C
+// memory) into an unsafe.Pointer. The addresses come from the assembly's
+// queue links and from C, so they are integers first; the memory they name is
+// never moved or freed, which is what makes the conversion sound.
+func ptr(a uintptr) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(&a)) }
+
+// word returns the 64-bit word at base+off for use with sync/atomic.
+func word(base uintptr, off uintptr) *uint64 { return (*uint64)(ptr(base + off)) }
+
+func load(base, off uintptr) uint64     { return atomic.LoadUint64(word(base, off)) }
+func store(base, off uintptr, v uint64) { atomic.StoreUint64(word(base, off), v) }

@@ -1,0 +1,141 @@
+package vtable
+
+import (
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/awake-rt/awake/abi"
+)
+
+var errUnsupported = errors.New("awake: runtime-free host wakers are not implemented for this GOARCH (supported: amd64, arm64)")
+
+// Queue is the run queue that host wakers push onto: a lock-free
+// multi-producer stack (a Treiber stack) drained all at once by its single
+// consumer, the executor worker that owns it. Draining takes the whole stack
+// with one atomic swap, so the consumer never races producers for a node and
+// the ABA problem of popping one node at a time cannot arise.
+//
+// Every method except Wake-family functions and Stats must be called by the
+// owning worker only.
+type Queue struct {
+	block uintptr // queue block (see layout.go), mmap'd, never unmapped
+	mem   []byte
+	cells cellPool
+	vt    *abi.WakerVtable
+	batch []uintptr
+}
+
+// NewQueue creates a queue whose wakes rouse a sleeping executor by writing
+// an 8-byte 1 to notifyFd (an eventfd, or a pipe's write end).
+func NewQueue(notifyFd int) (*Queue, error) {
+	vt, err := HostVtable()
+	if err != nil {
+		return nil, err
+	}
+	mem, err := unix.Mmap(-1, 0, qSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
+	if err != nil {
+		return nil, fmt.Errorf("awake: mapping a run queue: %w", err)
+	}
+	q := &Queue{block: uintptr(unsafe.Pointer(&mem[0])), mem: mem, vt: vt}
+	store(q.block, qFd, uint64(int64(notifyFd)))
+	store(q.block, qOne, 1)
+	store(q.block, qWrite, uint64(libcWrite()))
+	return q, nil
+}
+
+// NewWaker allocates a cell carrying token and returns the one owned waker
+// that references it (refcount 1). The executor keeps that reference for the
+// task's life and drops it when the task ends.
+func (q *Queue) NewWaker(token uint64) (abi.Waker, error) {
+	c, err := q.cells.get()
+	if err != nil {
+		return abi.Waker{}, err
+	}
+	store(c, cellNext, 0)
+	store(c, cellQueue, uint64(q.block))
+	store(c, cellVtable, uint64(uintptr(unsafe.Pointer(q.vt))))
+	store(c, cellToken, token)
+	store(c, cellMisuse, 0)
+	store(c, cellState, stateRefStep)
+	return abi.Waker{Data: c, Vtable: q.vt}, nil
+}
+
+// Token returns the token of a host waker's cell.
+func Token(w abi.Waker) uint64 { return load(w.Data, cellToken) }
+
+// Misuse returns how many clones or drops reached w's cell after its last
+// reference was gone (a plugin bug the host counts instead of corrupting).
+func Misuse(w abi.Waker) uint64 { return load(w.Data, cellMisuse) }
+
+// Drain takes every queued cell, oldest push first, clears its QUEUED bit,
+// reclaims cells whose last reference is gone and calls woken(token) for
+// every other one. Returns how many tokens it reported.
+func (q *Queue) Drain(woken func(token uint64)) int {
+	head := atomic.SwapUint64(word(q.block, qHead), 0)
+	if head == 0 {
+		return 0
+	}
+	b := q.batch[:0]
+	for c := uintptr(head); c != 0; c = uintptr(load(c, cellNext)) {
+		b = append(b, c)
+	}
+	n := 0
+	for i := len(b) - 1; i >= 0; i-- { // the stack is newest first
+		c := b[i]
+		prev := atomic.AndUint64(word(c, cellState), ^uint64(stateQueued))
+		if prev < stateRefStep {
+			q.cells.put(c)
+			continue
+		}
+		n++
+		woken(load(c, cellToken))
+	}
+	q.batch = b[:0]
+	return n
+}
+
+// Empty reports whether no cell is queued.
+func (q *Queue) Empty() bool { return load(q.block, qHead) == 0 }
+
+// PrepareSleep announces that the owner is about to block on its notify fd.
+// It returns false, and stays awake, when cells were pushed meanwhile. After
+// true, the next push writes the fd once; call Awake after waking either way.
+//
+// The announce-then-check order pairs with the producers' push-then-check:
+// both are sequentially consistent, so at least one side sees the other and
+// a push can never slip between the check and the sleep.
+func (q *Queue) PrepareSleep() bool {
+	w := word(q.block, qSleeping)
+	if !atomic.CompareAndSwapUint64(w, sleepRunning, sleepAsleep) {
+		return false // closed
+	}
+	if !q.Empty() {
+		atomic.CompareAndSwapUint64(w, sleepAsleep, sleepRunning)
+		return false
+	}
+	return true
+}
+
+// Awake records that the owner is running again (no more fd writes needed).
+func (q *Queue) Awake() {
+	atomic.CompareAndSwapUint64(word(q.block, qSleeping), sleepAsleep, sleepRunning)
+}
+
+// Close stops all further fd writes. It reports whether the notify fd may be
+// closed: true when no waker cell is outstanding. When false, a plugin still
+// holds wakers; they stay safe to call (they push onto this queue, which
+// nobody drains, and never write the fd), but a writer that passed the
+// sleeping check just before Close might still be about to write, so the fd
+// must stay open (one fd and this queue's memory are leaked by design).
+func (q *Queue) Close() (fdClosable bool) {
+	atomic.StoreUint64(word(q.block, qSleeping), sleepClosed)
+	q.Drain(func(uint64) {})
+	return q.cells.liveCount() == 0
+}
+
+// Live returns the number of cells handed out and not yet reclaimed.
+func (q *Queue) Live() int { return q.cells.liveCount() }

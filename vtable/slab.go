@@ -1,0 +1,55 @@
+package vtable
+
+import (
+	"fmt"
+	"sync"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// slabCells is how many cells one mmap'd slab holds (64 KiB).
+const slabCells = 1024
+
+// cellPool hands out cells of one queue. Cells are never unmapped: a plugin
+// may hold a waker forever, and a wake on a reclaimed cell must still land in
+// mapped memory. Reclaimed cells are reused by the same queue only.
+type cellPool struct {
+	mu   sync.Mutex
+	free []uintptr
+	live int   // cells handed out and not yet reclaimed
+	mem  [][]byte
+}
+
+func (p *cellPool) get() (uintptr, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.free) == 0 {
+		mem, err := unix.Mmap(-1, 0, slabCells*cellSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
+		if err != nil {
+			return 0, fmt.Errorf("awake: mapping %d waker cells: %w", slabCells, err)
+		}
+		p.mem = append(p.mem, mem)
+		base := uintptr(unsafe.Pointer(&mem[0]))
+		for i := slabCells - 1; i >= 0; i-- {
+			p.free = append(p.free, base+uintptr(i)*cellSize)
+		}
+	}
+	c := p.free[len(p.free)-1]
+	p.free = p.free[:len(p.free)-1]
+	p.live++
+	return c, nil
+}
+
+func (p *cellPool) put(c uintptr) {
+	p.mu.Lock()
+	p.free = append(p.free, c)
+	p.live--
+	p.mu.Unlock()
+}
+
+func (p *cellPool) liveCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.live
+}

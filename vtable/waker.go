@@ -1,0 +1,108 @@
+package vtable
+
+import (
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/ebitengine/purego"
+	"golang.org/x/sys/unix"
+
+	"github.com/awake-rt/awake/abi"
+)
+
+// Clone returns a new owned reference to w. Host wakers are cloned with one
+// atomic add; foreign wakers through their vtable's clone.
+func Clone(w abi.Waker) abi.Waker {
+	if IsHost(w) {
+		hostClone(w.Data)
+		return w
+	}
+	r1, r2, _ := purego.SyscallN(w.Vtable.Clone, w.Data)
+	return abi.Waker{Data: r1, Vtable: (*abi.WakerVtable)(ptr(r2))}
+}
+
+// Wake wakes w's task and releases w.
+func Wake(w abi.Waker) {
+	if IsHost(w) {
+		hostWakeByRef(w.Data)
+		hostDrop(w.Data)
+		return
+	}
+	purego.SyscallN(w.Vtable.Wake, w.Data)
+}
+
+// WakeByRef wakes w's task and keeps w.
+func WakeByRef(w abi.Waker) {
+	if IsHost(w) {
+		hostWakeByRef(w.Data)
+		return
+	}
+	purego.SyscallN(w.Vtable.WakeByRef, w.Data)
+}
+
+// Drop releases w without waking.
+func Drop(w abi.Waker) {
+	if IsHost(w) {
+		hostDrop(w.Data)
+		return
+	}
+	purego.SyscallN(w.Vtable.Drop, w.Data)
+}
+
+// The Go twins of the assembly below: same words, same atomic steps, so a
+// host waker behaves identically whichever side calls it.
+
+func hostClone(c uintptr) {
+	s := word(c, cellState)
+	for {
+		old := atomic.LoadUint64(s)
+		if old < stateRefStep {
+			atomic.AddUint64(word(c, cellMisuse), 1)
+			return
+		}
+		if atomic.CompareAndSwapUint64(s, old, old+stateRefStep) {
+			return
+		}
+	}
+}
+
+func hostWakeByRef(c uintptr) {
+	if atomic.OrUint64(word(c, cellState), stateQueued)&stateQueued != 0 {
+		return // already queued: this wake coalesces with the pending one
+	}
+	push(c)
+}
+
+func hostDrop(c uintptr) {
+	s := word(c, cellState)
+	for {
+		old := atomic.LoadUint64(s)
+		if old < stateRefStep {
+			atomic.AddUint64(word(c, cellMisuse), 1)
+			return
+		}
+		if atomic.CompareAndSwapUint64(s, old, old-stateRefStep) {
+			if old>>1 == 1 { // last reference: hand the cell back
+				hostWakeByRef(c)
+			}
+			return
+		}
+	}
+}
+
+func push(c uintptr) {
+	q := uintptr(load(c, cellQueue))
+	head := word(q, qHead)
+	for {
+		h := atomic.LoadUint64(head)
+		store(c, cellNext, h)
+		if atomic.CompareAndSwapUint64(head, h, uint64(c)) {
+			break
+		}
+	}
+	if atomic.LoadUint64(word(q, qSleeping)) == sleepAsleep &&
+		atomic.CompareAndSwapUint64(word(q, qSleeping), sleepAsleep, sleepRunning) {
+		one := load(q, qOne)
+		_, _ = unix.Write(int(int64(load(q, qFd))), (*[8]byte)(unsafe.Pointer(&one))[:])
+	}
+}

@@ -1,0 +1,4 @@
+package vtable
+
+// libcWrite is unused on Linux: the assembly issues write(2) itself.
+func libcWrite() uintptr { return 0 }
