@@ -22,7 +22,16 @@ type hammerLib struct {
 
 func loadHammer(t testing.TB) *hammerLib {
 	t.Helper()
-	so := ctest.Build(t, ctest.Shared, []string{"testdata/wakers/hammer.c"}, "-lpthread")
+	return openHammer(t, buildHammer(t))
+}
+
+func buildHammer(t testing.TB) string {
+	t.Helper()
+	return ctest.Build(t, ctest.Shared, []string{"testdata/wakers/hammer.c"}, "-lpthread")
+}
+
+func openHammer(t testing.TB, so string) *hammerLib {
+	t.Helper()
 	h, err := purego.Dlopen(so, purego.RTLD_NOW|purego.RTLD_LOCAL)
 	require.NoError(t, err)
 	sym := func(name string) uintptr {

@@ -17,7 +17,7 @@ const slabCells = 1024
 type cellPool struct {
 	mu   sync.Mutex
 	free []uintptr
-	live int   // cells handed out and not yet reclaimed
+	live int // cells handed out and not yet reclaimed
 	mem  [][]byte
 }
 
