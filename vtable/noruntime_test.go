@@ -22,7 +22,6 @@ import (
 
 const (
 	childEnv   = "AWAKE_NORUNTIME_CHILD"
-	spinBudget = 2_000_000_000 // loop iterations (~1 s) before giving up
 	childWakes = 100_000
 )
 
