@@ -567,7 +567,13 @@ AWAKE_INLINE int32_t awake_check_entry_args(const awake_entry_args *args) {
 #define AWAKE_EXPORT __attribute__((visibility("default")))
 #endif
 
-/* Defines the plugin entry point.  `exports` must be an array (not a
+#ifdef __cplusplus
+#define AWAKE_EXTERN_C extern "C"
+#else
+#define AWAKE_EXTERN_C
+#endif
+
+/* Defines the plugin entry point.  `exports_array` must be an array (not a
  * pointer) of awake_export.  The host pointer is stored in `host_var`
  * (a `const awake_host *` the plugin declares) for use by its own code.
  *
@@ -577,9 +583,10 @@ AWAKE_INLINE int32_t awake_check_entry_args(const awake_entry_args *args) {
  *   };
  *   AWAKE_PLUGIN_DEFINE("timers", "1.0.0", exports, host)
  */
-#define AWAKE_PLUGIN_DEFINE(plugin_name, plugin_version, exports, host_var)    \
-    AWAKE_EXPORT int32_t awake_plugin_entry(const awake_entry_args *args,      \
-                                            const awake_plugin **out);         \
+#define AWAKE_PLUGIN_DEFINE(plugin_name, plugin_version, exports_array,      \
+                            host_var)                                          \
+    AWAKE_EXTERN_C AWAKE_EXPORT int32_t awake_plugin_entry(                    \
+        const awake_entry_args *args, const awake_plugin **out);               \
     AWAKE_EXPORT int32_t awake_plugin_entry(const awake_entry_args *args,      \
                                             const awake_plugin **out) {        \
         static awake_plugin desc;                                              \
@@ -593,9 +600,10 @@ AWAKE_INLINE int32_t awake_check_entry_args(const awake_entry_args *args) {
         desc.endian = AWAKE_ENDIAN_CANARY;                                     \
         desc.name = plugin_name;                                               \
         desc.version = plugin_version;                                         \
-        desc.export_count = (uint32_t)(sizeof(exports) / sizeof(exports[0]));  \
+        desc.export_count =                                                    \
+            (uint32_t)(sizeof(exports_array) / sizeof(exports_array[0]));      \
         desc.reserved = 0;                                                     \
-        desc.exports = exports;                                                \
+        desc.exports = exports_array;                                          \
         host_var = args->host;                                                 \
         *out = &desc;                                                          \
         return AWAKE_OK;                                                       \
