@@ -1,0 +1,258 @@
+package cbindings
+
+import (
+	"fmt"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"unsafe"
+
+	"github.com/ebitengine/purego"
+
+	"github.com/awake-rt/awake/abi"
+)
+
+// maxMessageLen caps how much of a plugin's error message is copied.
+const maxMessageLen = 1 << 16
+
+// Library is a loaded plugin: its descriptor, copied into Go memory, and the
+// futures made from it that are still live.
+//
+// Lifetime: every future returned by MakeFuture must be released exactly
+// once with DropFuture (which calls the future's drop), or, if the caller
+// drops it through its vtable itself, not at all (it then only stays counted
+// in Live). Close stops new futures. It unloads the library only if no future
+// was ever made from it: once a make function ran, the plugin may have handed
+// its own wakers to the host's reactor or to other tasks, spawned futures
+// whose vtables live in the library, or started threads, and nothing counts
+// those; unmapping the code under them would crash later, far from the cause.
+// The cost is that a library that made a future stays mapped until the
+// process exits. The methods are safe for concurrent use.
+type Library struct {
+	path       string
+	desc       *descriptor
+	byName     map[string]int
+	keepLoaded bool
+
+	mu     sync.Mutex
+	handle uintptr            // 0 once unloaded
+	closed bool               // no new futures
+	made   bool               // a make function was called: never unload
+	live   map[abi.Future]int // futures made and not yet dropped (a count: equal futures may coexist)
+	nlive  int                // sum of live
+}
+
+// Path returns the path the library was opened from.
+func (l *Library) Path() string { return l.path }
+
+// Name returns the plugin's name from its descriptor.
+func (l *Library) Name() string { return l.desc.name }
+
+// Version returns the plugin's free-form version string.
+func (l *Library) Version() string { return l.desc.version }
+
+// AbiMinor returns the ABI minor version the plugin was built for (at most
+// abi.Minor).
+func (l *Library) AbiMinor() uint16 { return l.desc.abiMinor }
+
+// Exports returns the plugin's exports in descriptor order (a copy).
+func (l *Library) Exports() []ExportInfo {
+	return append([]ExportInfo(nil), l.desc.exports...)
+}
+
+// Export looks up an export by name.
+func (l *Library) Export(name string) (ExportInfo, bool) {
+	i, ok := l.byName[name]
+	if !ok {
+		return ExportInfo{}, false
+	}
+	return l.desc.exports[i], true
+}
+
+// Live returns how many futures made from this library have not been
+// dropped through DropFuture.
+func (l *Library) Live() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.nlive
+}
+
+// MakeFuture calls the make function of export name with a copy-free view of
+// args (the plugin must copy what it keeps) and returns the future it made.
+// The future is live until DropFuture. A failing make is reported as a
+// *LoadError of kind ErrMake carrying the plugin's code and message; a future
+// the host could not safely poll or drop (NULL vtable, vtable too small, NULL
+// poll or drop, bad output alignment) is ErrBadFuture, and is leaked rather
+// than passed to functions that may be garbage.
+func (l *Library) MakeFuture(name string, args []byte) (abi.Future, error) {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return abi.Future{}, l.errorf("make future", ErrClosed, name, 0, "Close was called; open the library again to make new futures")
+	}
+	i, ok := l.byName[name]
+	if !ok {
+		l.mu.Unlock()
+		return abi.Future{}, l.errorf("make future", ErrNoExport, name, 0, "plugin %q exports %s", l.desc.name, l.exportList())
+	}
+	l.made = true
+	l.mu.Unlock()
+
+	var out [2]uintptr // awake_future: self, vtable
+	var errp uintptr   // awake_error *
+	var argp unsafe.Pointer
+	var pin runtime.Pinner
+	if len(args) > 0 {
+		argp = unsafe.Pointer(&args[0])
+		pin.Pin(argp)
+	}
+	entryMu.RLock()
+	r1, _, _ := purego.SyscallN(l.desc.makes[i], uintptr(argp), uintptr(len(args)),
+		uintptr(unsafe.Pointer(&out)), uintptr(unsafe.Pointer(&errp)))
+	entryMu.RUnlock()
+	pin.Unpin()
+	rc := int32(uint32(r1))
+
+	if rc != abi.OK {
+		detail := fmt.Sprintf("plugin %q returned %s", l.desc.name, codeName(rc))
+		if rc > 0 {
+			detail = fmt.Sprintf("plugin %q returned %d, which is neither AWAKE_OK nor a negative AWAKE_E_* code", l.desc.name, rc)
+		}
+		if errp != 0 {
+			detail += ": " + takeError(errp)
+		} else {
+			detail += " with no error object"
+		}
+		return abi.Future{}, l.errorf("make future", ErrMake, name, rc, "%s", detail)
+	}
+	if errp != 0 {
+		// Success with an error object is a plugin bug; the object is ours
+		// to release all the same.
+		takeError(errp)
+	}
+	if problem := checkFuture(out[1]); problem != "" {
+		return abi.Future{}, l.errorf("make future", ErrBadFuture, name, 0,
+			"plugin %q returned AWAKE_OK with a future whose %s (the future is leaked, not dropped)", l.desc.name, problem)
+	}
+	f := abi.Future{Self: out[0], Vtable: (*abi.FutureVtable)(cptr(out[1]))}
+	l.mu.Lock()
+	l.live[f]++
+	l.nlive++
+	l.mu.Unlock()
+	return f, nil
+}
+
+// DropFuture releases a live future made by MakeFuture: it calls the
+// future's drop and stops counting it. Dropping a future that is not live
+// (already dropped, or not made by this library) returns ErrNotLive and calls
+// nothing.
+func (l *Library) DropFuture(f abi.Future) error {
+	l.mu.Lock()
+	if l.live[f] == 0 {
+		l.mu.Unlock()
+		return l.errorf("drop future", ErrNotLive, "", 0,
+			"future {self %#x, vtable %p} was already dropped or was not made by plugin %q", f.Self, f.Vtable, l.desc.name)
+	}
+	if l.live[f]--; l.live[f] == 0 {
+		delete(l.live, f)
+	}
+	l.nlive--
+	l.mu.Unlock()
+	purego.SyscallN(f.Vtable.Drop, f.Self)
+	return nil
+}
+
+// Close stops the library from making new futures. It unloads the library
+// (dlclose) only if no future was ever made from it and KeepLoaded was not
+// given; see Library for why. Closing twice is harmless.
+func (l *Library) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return nil
+	}
+	l.closed = true
+	if l.made || l.keepLoaded || l.handle == 0 {
+		return nil
+	}
+	h := l.handle
+	l.handle = 0
+	if err := purego.Dlclose(h); err != nil {
+		return &LoadError{Path: l.path, Kind: ErrUnload, Err: err, op: "close",
+			Detail: loaderMessage(err) + " (the library may stay mapped)"}
+	}
+	return nil
+}
+
+// errorf builds a *LoadError about export of this library.
+func (l *Library) errorf(op string, kind Kind, export string, code int32, format string, args ...any) error {
+	return &LoadError{Path: l.path, Export: export, Kind: kind, Code: code, op: op,
+		Detail: fmt.Sprintf(format, args...)}
+}
+
+// exportList renders the export names for an ErrNoExport message.
+func (l *Library) exportList() string {
+	if len(l.desc.exports) == 0 {
+		return "nothing"
+	}
+	names := make([]string, len(l.desc.exports))
+	for i, e := range l.desc.exports {
+		names[i] = fmt.Sprintf("%q", e.Name)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
+
+// checkFuture returns "" if the future vtable at vt can be polled and
+// dropped, else what is wrong with it.
+func checkFuture(vt uintptr) string {
+	need := uint32(unsafe.Sizeof(abi.FutureVtable{}))
+	switch {
+	case vt == 0:
+		return "vtable is NULL"
+	case !aligned(vt, unsafe.Alignof(abi.FutureVtable{})):
+		return fmt.Sprintf("vtable address %#x is not aligned to %d bytes", vt, unsafe.Alignof(abi.FutureVtable{}))
+	}
+	v := (*abi.FutureVtable)(cptr(vt))
+	switch {
+	case v.Size < need:
+		return fmt.Sprintf("vtable size %d < %d (set size = sizeof(awake_future_vtable))", v.Size, need)
+	case v.Poll == 0:
+		return "vtable has a NULL poll"
+	case v.Drop == 0:
+		return "vtable has a NULL drop"
+	case v.OutputSize > 0 && (v.OutputAlign == 0 || v.OutputAlign&(v.OutputAlign-1) != 0):
+		return fmt.Sprintf("output_align %d is not a power of two", v.OutputAlign)
+	}
+	return ""
+}
+
+// takeError copies the code and message of an owned awake_error at p, calls
+// its drop, and returns a description for an error message. An error object
+// too small to hold the fields read is described and leaked.
+func takeError(p uintptr) string {
+	need := uint32(unsafe.Sizeof(abi.ErrorObj{}))
+	if !aligned(p, unsafe.Alignof(abi.ErrorObj{})) {
+		return fmt.Sprintf("(error object at %#x is misaligned; leaked)", p)
+	}
+	if size := *(*uint32)(cptr(p)); size < need {
+		return fmt.Sprintf("(error object size %d < %d; leaked)", size, need)
+	}
+	e := (*abi.ErrorObj)(cptr(p))
+	msg := "(no message)"
+	if e.Message != nil {
+		if s, ok := cstring(uintptr(unsafe.Pointer(e.Message)), maxMessageLen); ok {
+			msg = s
+		} else {
+			msg = fmt.Sprintf("(message not NUL-terminated within %d bytes)", maxMessageLen)
+		}
+	}
+	desc := fmt.Sprintf("error code %d: %s", e.Code, msg)
+	if e.Drop != 0 {
+		purego.SyscallN(e.Drop, p)
+	} else {
+		desc += " (error object has no drop; leaked)"
+	}
+	return desc
+}

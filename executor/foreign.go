@@ -1,0 +1,187 @@
+package executor
+
+import (
+	"fmt"
+	"runtime"
+	"unsafe"
+
+	"github.com/ebitengine/purego"
+	"golang.org/x/sys/unix"
+
+	"github.com/awake-rt/awake/abi"
+)
+
+// foreignCx is a worker's C-visible poll block, one page outside the Go heap:
+// the awake_context handed to C polls, the error slot, and a scratch output
+// buffer.
+//
+//	off 0    awake_context
+//	off 64   awake_error *err
+//	off 128  output scratch (scratchSize bytes, 64-byte aligned)
+type foreignCx struct {
+	mem  []byte
+	base uintptr
+}
+
+const (
+	fcErr       = 64
+	fcOut       = 128
+	scratchSize = 4096 - fcOut
+)
+
+func newForeignCx() (*foreignCx, error) {
+	mem, err := unix.Mmap(-1, 0, 4096, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
+	if err != nil {
+		return nil, fmt.Errorf("mapping its poll context: %w", err)
+	}
+	fc := &foreignCx{mem: mem, base: uintptr(unsafe.Pointer(&mem[0]))}
+	cx := fc.context()
+	cx.Size = uint32(unsafe.Sizeof(abi.Context{}))
+	cx.Host = hostTable()
+	return fc, nil
+}
+
+func (fc *foreignCx) context() *abi.Context { return (*abi.Context)(unsafe.Pointer(&fc.mem[0])) }
+
+func (fc *foreignCx) free() {
+	// The page is left mapped: a plugin that (wrongly) kept the context
+	// pointer past its poll reads stale but mapped memory, never a fault.
+}
+
+// Foreign is a future implemented in C (or any language behind the C ABI),
+// typically made by a plugin export. The executor polls it through its
+// vtable, passes the task's runtime-free waker in the awake_context, and
+// drops it exactly once.
+type Foreign struct {
+	F    abi.Future
+	Name string // "plugin/export", used in errors and logs
+	// DropFunc, if set, releases the future instead of calling its vtable's
+	// drop directly (a plugin library uses it to keep its count of live
+	// futures). It is called exactly once.
+	DropFunc func()
+}
+
+// Poll calls the C poll function.
+func (f *Foreign) Poll(cx *Context) (bool, any, error) {
+	return cx.w.pollForeign(cx.t, f)
+}
+
+// Drop releases the future: DropFunc if set, else the C drop function.
+func (f *Foreign) Drop() {
+	switch {
+	case f.DropFunc != nil:
+		f.DropFunc()
+	case f.F.Vtable != nil && f.F.Vtable.Drop != 0:
+		purego.SyscallN(f.F.Vtable.Drop, f.F.Self)
+	}
+}
+
+// Cancel calls the C cancel function if the future has one.
+func (f *Foreign) Cancel() bool {
+	vt := f.F.Vtable
+	if vt == nil || vt.Cancel == 0 || uintptr(vt.Size) < unsafe.Offsetof(vt.Cancel)+8 {
+		return false
+	}
+	rc, _, _ := purego.SyscallN(vt.Cancel, f.F.Self)
+	return int32(rc) == abi.OK
+}
+
+func (w *worker) pollForeign(t *task, f *Foreign) (bool, any, error) {
+	vt := f.F.Vtable
+	if vt == nil || vt.Poll == 0 {
+		return true, nil, &TaskError{Task: t.id, Name: f.Name, Reason: "the future's vtable or its poll function is NULL"}
+	}
+	cx := w.fc.context()
+	cx.Waker = t.waker
+	cx.HostData = uintptr(t.id)
+	errSlot := (*uintptr)(unsafe.Pointer(&w.fc.mem[fcErr]))
+	*errSlot = 0
+
+	out := w.fc.base + fcOut
+	var big []byte
+	var pin runtime.Pinner
+	if size := uintptr(vt.OutputSize); size > scratchSize || uintptr(vt.OutputAlign) > 64 {
+		big = make([]byte, size+uintptr(vt.OutputAlign))
+		pin.Pin(&big[0])
+		defer pin.Unpin()
+		out = alignUp(uintptr(unsafe.Pointer(&big[0])), uintptr(vt.OutputAlign))
+	}
+	st, _, _ := purego.SyscallN(vt.Poll, f.F.Self, w.fc.base, out, w.fc.base+fcErr)
+	status := int32(st)
+	switch status {
+	case abi.Pending:
+		return false, nil, nil
+	case abi.Ready:
+		return true, readOutput(vt, out), nil
+	case abi.Error:
+		return true, nil, takeError(t, f.Name, *errSlot)
+	case abi.Cancelled:
+		return true, nil, ErrCancelled
+	case abi.Misuse:
+		return true, nil, &TaskError{Task: t.id, Name: f.Name, Code: status,
+			Reason: "the future returned AWAKE_MISUSE (it says it was polled after it finished); this is a host bug or a plugin bug, please report it"}
+	default:
+		return true, nil, &TaskError{Task: t.id, Name: f.Name, Code: status,
+			Reason: fmt.Sprintf("poll returned %d, which is not an awake status (0 PENDING, 1 READY, 2 ERROR, 3 CANCELLED, 4 MISUSE)", status)}
+	}
+}
+
+func alignUp(p, a uintptr) uintptr {
+	if a <= 1 {
+		return p
+	}
+	return (p + a - 1) &^ (a - 1)
+}
+
+// readOutput copies a READY future's output into Go memory: the bytes of an
+// awake_bytes (then releases them through its drop), or the raw output.
+func readOutput(vt *abi.FutureVtable, out uintptr) any {
+	if vt.Flags&abi.FutureOutputBytes != 0 {
+		b := (*abi.Bytes)(cptr(out))
+		var data []byte
+		if b.Data != nil && b.Len > 0 {
+			data = append([]byte(nil), unsafe.Slice(b.Data, b.Len)...)
+		} else {
+			data = []byte{}
+		}
+		if b.Drop != 0 {
+			purego.SyscallN(b.Drop, uintptr(unsafe.Pointer(b.Data)), b.Len)
+		}
+		return data
+	}
+	if vt.OutputSize == 0 {
+		return nil
+	}
+	return append([]byte(nil), unsafe.Slice((*byte)(cptr(out)), vt.OutputSize)...)
+}
+
+// takeError reads and releases an owned awake_error.
+func takeError(t *task, name string, e uintptr) error {
+	if e == 0 {
+		return &TaskError{Task: t.id, Name: name, Code: abi.Error,
+			Reason: "the future returned AWAKE_ERROR without an error object (set *err)"}
+	}
+	obj := (*abi.ErrorObj)(cptr(e))
+	msg := CString(obj.Message, 64<<10)
+	code := obj.Code
+	if obj.Drop != 0 {
+		purego.SyscallN(obj.Drop, e)
+	}
+	return &TaskError{Task: t.id, Name: name, Code: code, Reason: fmt.Sprintf("error %d: %s", code, msg)}
+}
+
+// CString copies a NUL-terminated C string of at most max bytes.
+func CString(p *byte, max int) string {
+	if p == nil {
+		return ""
+	}
+	n := 0
+	for n < max && *(*byte)(unsafe.Add(unsafe.Pointer(p), n)) != 0 {
+		n++
+	}
+	return string(unsafe.Slice(p, n))
+}
+
+// cptr converts an address of C or mmap'd memory into a pointer; that memory
+// is not managed by the Go GC and does not move.
+func cptr(a uintptr) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(&a)) }

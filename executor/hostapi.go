@@ -1,0 +1,153 @@
+package executor
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/awake-rt/awake/abi"
+)
+
+// The host API as the Go side of the C boundary (package cbindings) needs
+// it: resolve the awake_context a plugin passes back to the worker and task
+// it belongs to, and act for that task. These run inside a C poll, on the
+// worker's own goroutine (a purego callback from the worker's thread runs on
+// the goroutine that made the C call), so they may touch worker state freely.
+
+var (
+	hostPtr atomic.Pointer[abi.Host]
+
+	workersMu sync.RWMutex
+	byContext = map[uintptr]*worker{}
+)
+
+// SetHost installs the awake_host table that every C poll's context carries
+// (package cbindings calls it once). The table must stay valid forever.
+func SetHost(h *abi.Host) { hostPtr.Store(h) }
+
+func hostTable() *abi.Host { return hostPtr.Load() }
+
+func registerWorker(w *worker) {
+	workersMu.Lock()
+	byContext[w.fc.base] = w
+	workersMu.Unlock()
+}
+
+func unregisterWorker(w *worker) {
+	workersMu.Lock()
+	delete(byContext, w.fc.base)
+	workersMu.Unlock()
+}
+
+// Poller acts for the task whose poll (or drop) is running on a worker.
+type Poller struct {
+	w *worker
+	t *task
+}
+
+// PollerFor resolves the awake_context address a plugin passed to a host
+// function. It fails when cx is not a context of a live worker, or when no
+// poll is running on it (the plugin kept the context past its poll, or called
+// from a thread that is not polling).
+func PollerFor(cx uintptr) (Poller, error) {
+	workersMu.RLock()
+	w := byContext[cx]
+	workersMu.RUnlock()
+	if w == nil {
+		return Poller{}, fmt.Errorf("awake: host function called with context %#x, which is not a live executor's context (contexts are valid only during a poll, and not after Close)", cx)
+	}
+	if w.current == nil {
+		return Poller{}, fmt.Errorf("awake: host function called with worker %d's context while no poll is running (contexts are borrowed for one poll only)", w.idx)
+	}
+	return Poller{w: w, t: w.current}, nil
+}
+
+// TaskName returns "plugin/export" (or the spawn name) of the task.
+func (p Poller) TaskName() string { return p.t.name }
+
+// TaskID returns the task's id.
+func (p Poller) TaskID() uint64 { return p.t.id }
+
+// OpenTimer opens a timer on the task's worker's reactor.
+func (p Poller) OpenTimer(deadlineNs uint64) (*abi.Timer, error) {
+	t, err := p.w.r.OpenTimer(deadlineNs)
+	if err == nil {
+		owners.Store(uintptr(unsafe.Pointer(t)), p.w)
+	}
+	return t, err
+}
+
+// ResetTimer re-arms a timer of the task's worker.
+func (p Poller) ResetTimer(t *abi.Timer, deadlineNs uint64) error {
+	return p.w.r.ResetTimer(t, deadlineNs)
+}
+
+// OpenIO registers fd with the task's worker's reactor.
+func (p Poller) OpenIO(fd int32, interest uint32) (*abi.IO, error) {
+	io, err := p.w.r.OpenIO(fd, interest)
+	if err == nil {
+		owners.Store(uintptr(unsafe.Pointer(io)), p.w)
+	}
+	return io, err
+}
+
+// owners maps each open awake_timer / awake_io (host memory handed to C) to
+// the worker whose reactor owns it, because timer_close and io_close carry
+// no context.
+var owners sync.Map
+
+// CloseTimer closes a timer opened through a Poller. Closing an unknown
+// (already closed) timer is ignored; a timer whose executor has closed is
+// released with it.
+func CloseTimer(t *abi.Timer) {
+	if w, ok := owners.LoadAndDelete(uintptr(unsafe.Pointer(t))); ok {
+		w.(*worker).r.CloseTimer(t)
+	}
+}
+
+// CloseIO deregisters an fd registration opened through a Poller; unknown
+// registrations are ignored like CloseTimer's.
+func CloseIO(io *abi.IO) {
+	if w, ok := owners.LoadAndDelete(uintptr(unsafe.Pointer(io))); ok {
+		w.(*worker).r.CloseIO(io)
+	}
+}
+
+// Spawn starts f as a new task on the same worker (it is first polled after
+// the current poll returns).
+func (p Poller) Spawn(f Future, name string) (*JoinHandle, error) {
+	if p.w.closing {
+		if d, ok := f.(Dropper); ok {
+			d.Drop()
+		}
+		return nil, ErrClosed
+	}
+	t, err := p.w.newTask(f, name)
+	if err != nil {
+		if d, ok := f.(Dropper); ok {
+			d.Drop()
+		}
+		return nil, err
+	}
+	p.w.tasks[t.id] = t
+	p.w.schedule(t)
+	return &JoinHandle{t}, nil
+}
+
+// OnDone registers fn to run on the worker when h's task finishes (at once
+// if it already has). h must belong to the same worker as p.
+func (p Poller) OnDone(h *JoinHandle, fn func()) {
+	if h.t.finished {
+		fn()
+		return
+	}
+	h.t.onDone = append(h.t.onDone, fn)
+}
+
+// Log writes a plugin log record, tagged with the task.
+func (p Poller) Log(level int32, msg string) {
+	p.w.e.log.Log(context.Background(), slog.Level(level), msg, "task", p.t.id, "name", p.t.name, "worker", p.w.idx)
+}

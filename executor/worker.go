@@ -1,0 +1,293 @@
+package executor
+
+import (
+	"fmt"
+	"runtime"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/awake-rt/awake/abi"
+	"github.com/awake-rt/awake/reactor"
+	"github.com/awake-rt/awake/vtable"
+)
+
+type opKind int
+
+const (
+	opSpawn opKind = iota
+	opCancel
+	opClose
+	opCall
+)
+
+// op is a request posted to a worker from another goroutine.
+type op struct {
+	kind opKind
+	t    *task
+	fn   func()
+}
+
+// inboxToken is the token of each worker's inbox waker; task ids start at 1.
+const inboxToken = 0
+
+// turnEvery is how many polling rounds a busy worker runs between
+// non-blocking reactor turns (tokio uses 61 for the same purpose): a syscall
+// per round would cost more than the polls themselves.
+const turnEvery = 61
+
+// worker owns a run queue, a reactor and the tasks spawned onto it. Its loop
+// runs on one goroutine locked to one OS thread.
+type worker struct {
+	e   *Executor
+	idx int
+	q   *vtable.Queue
+	r   *reactor.Reactor
+	fc  *foreignCx // C-visible poll context block
+
+	inboxMu    sync.Mutex
+	inbox      []op
+	inboxWaker abi.Waker
+
+	tasks    map[uint64]*task
+	runnable []*task
+	woken    []uint64
+	ops      []op
+	cx       Context
+	current  *task // task being polled or dropped (for host calls)
+	rounds   uint64
+	closing  bool
+	exited   chan struct{}
+}
+
+func newWorker(e *Executor, idx int) (*worker, error) {
+	r, err := reactor.New()
+	if err != nil {
+		return nil, fmt.Errorf("awake: worker %d: creating its reactor: %w", idx, err)
+	}
+	q, err := vtable.NewQueue(r.WakeFd())
+	if err != nil {
+		r.Close()
+		return nil, fmt.Errorf("awake: worker %d: creating its run queue: %w", idx, err)
+	}
+	fc, err := newForeignCx()
+	if err != nil {
+		q.Close()
+		r.Close()
+		return nil, fmt.Errorf("awake: worker %d: %w", idx, err)
+	}
+	w := &worker{e: e, idx: idx, q: q, r: r, fc: fc, tasks: make(map[uint64]*task), exited: make(chan struct{})}
+	if w.inboxWaker, err = q.NewWaker(inboxToken); err != nil {
+		return nil, err
+	}
+	registerWorker(w)
+	return w, nil
+}
+
+// post hands an op to the worker from any goroutine and wakes it.
+func (w *worker) post(o op) {
+	w.inboxMu.Lock()
+	w.inbox = append(w.inbox, o)
+	w.inboxMu.Unlock()
+	vtable.WakeByRef(w.inboxWaker)
+}
+
+func (w *worker) run() {
+	runtime.LockOSThread() // never unlocked: the thread dies with the worker
+	defer close(w.exited)
+	for {
+		// Drain wakes before taking the inbox: a spawn posts its task and
+		// then wakes, so a token seen here is always known after takeInbox.
+		w.q.Drain(w.onWake)
+		w.takeInbox()
+		if w.closing {
+			w.shutdown()
+			return
+		}
+		w.resolveWoken()
+		if len(w.runnable) > 0 {
+			w.pollRunnable()
+			if w.rounds++; w.rounds%turnEvery == 0 {
+				w.turn(0)
+			}
+			continue
+		}
+		if w.q.PrepareSleep() {
+			w.turn(-1)
+			w.q.Awake()
+		}
+	}
+}
+
+func (w *worker) turn(timeout time.Duration) {
+	if _, err := w.r.Turn(timeout); err != nil {
+		w.e.log.Error("awake: reactor turn failed; the worker keeps running", "worker", w.idx, "err", err)
+	}
+}
+
+func (w *worker) onWake(token uint64) {
+	if token != inboxToken {
+		w.woken = append(w.woken, token)
+	}
+}
+
+func (w *worker) takeInbox() {
+	w.inboxMu.Lock()
+	w.ops, w.inbox = w.inbox, w.ops[:0]
+	w.inboxMu.Unlock()
+	for i, o := range w.ops {
+		switch o.kind {
+		case opSpawn:
+			w.tasks[o.t.id] = o.t
+			w.schedule(o.t)
+		case opCancel:
+			w.cancel(o.t)
+		case opClose:
+			w.closing = true
+		case opCall:
+			o.fn()
+		}
+		w.ops[i] = op{}
+	}
+}
+
+func (w *worker) resolveWoken() {
+	for _, tok := range w.woken {
+		t := w.tasks[tok]
+		if t == nil {
+			w.e.stats.staleWakes.Add(1) // task already finished: harmless
+			continue
+		}
+		w.e.stats.woken.Add(1)
+		w.schedule(t)
+	}
+	w.woken = w.woken[:0]
+}
+
+// schedule appends t to the runnable list unless it is already there.
+func (w *worker) schedule(t *task) {
+	if t.scheduled || t.finished {
+		return
+	}
+	t.scheduled = true
+	w.runnable = append(w.runnable, t)
+}
+
+func (w *worker) pollRunnable() {
+	batch := w.runnable
+	w.runnable = nil
+	for i, t := range batch {
+		batch[i] = nil
+		t.scheduled = false
+		if !t.finished {
+			w.poll(t)
+		}
+	}
+	if w.runnable == nil {
+		w.runnable = batch[:0]
+	}
+}
+
+func (w *worker) poll(t *task) {
+	w.cx = Context{w: w, t: t}
+	w.current = t
+	ready, v, err := w.safePoll(t)
+	w.current = nil
+	t.polls++
+	w.e.stats.polled.Add(1)
+	if ready {
+		w.finish(t, v, err)
+	}
+}
+
+// safePoll polls t's future, turning a panic in a Go future into a task
+// error with the stack, logged (a panic must never cross into C frames).
+func (w *worker) safePoll(t *task) (ready bool, v any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			stack := debug.Stack()
+			w.e.log.Error("awake: future panicked; the task fails", "task", t.id, "name", t.name, "panic", p, "stack", string(stack))
+			ready, v, err = true, nil, &TaskError{Task: t.id, Name: t.name, Reason: fmt.Sprintf("the future panicked: %v", p)}
+		}
+	}()
+	return t.fut.Poll(&w.cx)
+}
+
+func (w *worker) cancel(t *task) {
+	if t.finished || t.cancelled {
+		return
+	}
+	t.cancelled = true
+	if c, ok := t.fut.(Canceler); ok {
+		w.current = t
+		will := c.Cancel()
+		w.current = nil
+		if will {
+			w.schedule(t)
+			return
+		}
+	}
+	w.finish(t, nil, ErrCancelled)
+}
+
+// finish ends t exactly once: drops its future and waker, publishes the
+// result and tells its observers.
+func (w *worker) finish(t *task, v any, err error) {
+	if t.finished {
+		return
+	}
+	t.finished = true
+	delete(w.tasks, t.id)
+	if d, ok := t.fut.(Dropper); ok {
+		w.current = t
+		w.safeDrop(t, d)
+		w.current = nil
+	}
+	t.fut = nil
+	vtable.Drop(t.waker)
+	if err == nil && t.cancelled && v == nil {
+		err = ErrCancelled
+	}
+	t.value, t.err = v, err
+	switch {
+	case err == nil:
+		w.e.stats.completed.Add(1)
+	case err == ErrCancelled || err == ErrClosed:
+		w.e.stats.cancelled.Add(1)
+	default:
+		w.e.stats.failed.Add(1)
+	}
+	close(t.done)
+	for _, f := range t.onDone {
+		f()
+	}
+	t.onDone = nil
+}
+
+func (w *worker) safeDrop(t *task, d Dropper) {
+	defer func() {
+		if p := recover(); p != nil {
+			w.e.log.Error("awake: future panicked in Drop", "task", t.id, "name", t.name, "panic", p, "stack", string(debug.Stack()))
+		}
+	}()
+	d.Drop()
+}
+
+// shutdown drops every pending task exactly once, then releases the queue
+// and the reactor. Wakers that plugins still hold stay safe to call.
+func (w *worker) shutdown() {
+	for len(w.tasks) > 0 {
+		for _, t := range w.tasks {
+			w.finish(t, nil, ErrClosed)
+		}
+		w.takeInbox() // tasks spawned by futures' drops are dropped too
+	}
+	unregisterWorker(w)
+	vtable.Drop(w.inboxWaker)
+	if w.q.Close() {
+		w.r.Close()
+	} else {
+		w.r.CloseKeepWakeFd()
+	}
+	w.fc.free()
+}

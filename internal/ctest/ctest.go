@@ -1,0 +1,119 @@
+// Package ctest compiles C sources for Go tests: test plugins (shared
+// libraries) and small C programs, built with the system C compiler into the
+// test's temporary directory.
+//
+// It honours $CC (default "cc") so that a cross build (for example
+// CC=aarch64-linux-gnu-gcc GOARCH=arm64) compiles the C side for the same
+// target, and it always adds -I <repo>/include so sources can include
+// "awake.h". Every build uses the project's C flags
+// (-std=c11 -Wall -Wextra -Werror -pedantic); a caller's extra flags come last
+// and can override them (a later -std wins).
+//
+// It is for tests only: it must never be imported by non-test code, and it
+// never writes outside t.TempDir().
+package ctest
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// Kind says what Build produces.
+type Kind int
+
+const (
+	// Shared is a shared library (-shared -fPIC), to be opened with dlopen.
+	Shared Kind = iota
+	// Exe is an executable program.
+	Exe
+)
+
+// Flags are the C flags every Build uses, before the caller's extra flags.
+var Flags = []string{"-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic"}
+
+// CC returns the C compiler command: $CC, or "cc" when $CC is empty. It may
+// hold several words ("ccache gcc", "zig cc"); Build splits it on spaces.
+func CC() string {
+	if cc := strings.TrimSpace(os.Getenv("CC")); cc != "" {
+		return cc
+	}
+	return "cc"
+}
+
+// RepoRoot returns the root of the awake module: the nearest directory at or
+// above the working directory that holds go.mod. It fails the test if there
+// is none.
+func RepoRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatalf("ctest: cannot get the working directory: %v", err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatalf("ctest: no go.mod at or above the working directory; run the test from inside the awake module")
+		}
+		dir = parent
+	}
+}
+
+// Build compiles srcs with CC() into a new file in t.TempDir() and returns its
+// absolute path. A relative source path is taken from the repository root
+// (e.g. "testdata/plugins/good.c"). The output is named after the first
+// source: good.so for Shared (good.dylib on darwin), good for Exe.
+// extraFlags are appended after the sources, so they may hold -l libraries
+// and may override the default flags. A compiler failure fails the test with
+// the full command line and the compiler's output.
+func Build(t testing.TB, kind Kind, srcs []string, extraFlags ...string) string {
+	t.Helper()
+	if len(srcs) == 0 {
+		t.Fatalf("ctest.Build: no source files given")
+	}
+	root := RepoRoot(t)
+	base := strings.TrimSuffix(filepath.Base(srcs[0]), filepath.Ext(srcs[0]))
+	out := filepath.Join(t.TempDir(), base)
+
+	cc := strings.Fields(CC())
+	args := append([]string{}, cc[1:]...)
+	args = append(args, Flags...)
+	switch kind {
+	case Shared:
+		args = append(args, "-shared", "-fPIC")
+		if runtime.GOOS == "darwin" {
+			out += ".dylib"
+		} else {
+			out += ".so"
+		}
+	case Exe:
+	default:
+		t.Fatalf("ctest.Build: unknown kind %d (use ctest.Shared or ctest.Exe)", kind)
+	}
+	args = append(args, "-I", filepath.Join(root, "include"))
+	for _, s := range srcs {
+		if !filepath.IsAbs(s) {
+			s = filepath.Join(root, s)
+		}
+		args = append(args, s)
+	}
+	args = append(args, "-o", out)
+	args = append(args, extraFlags...)
+
+	cmd := exec.Command(cc[0], args...)
+	var outBuf bytes.Buffer
+	cmd.Stdout = &outBuf
+	cmd.Stderr = &outBuf
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("ctest.Build: %s %s: %v\n%s\n(set $CC to a working C compiler if %q is missing)",
+			cc[0], strings.Join(args, " "), err, outBuf.String(), cc[0])
+	}
+	return out
+}
