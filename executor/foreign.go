@@ -37,7 +37,7 @@ func newForeignCx() (*foreignCx, error) {
 	fc := &foreignCx{mem: mem, base: uintptr(unsafe.Pointer(&mem[0]))}
 	cx := fc.context()
 	cx.Size = uint32(unsafe.Sizeof(abi.Context{}))
-	cx.Host = hostTable()
+	cx.HostData = fc.base // identifies the worker; see PollerFor
 	return fc, nil
 }
 
@@ -92,8 +92,10 @@ func (w *worker) pollForeign(t *task, f *Foreign) (bool, any, error) {
 		return true, nil, &TaskError{Task: t.id, Name: f.Name, Reason: "the future's vtable or its poll function is NULL"}
 	}
 	cx := w.fc.context()
+	if cx.Host = hostTable(); cx.Host == nil {
+		return true, nil, &TaskError{Task: t.id, Name: f.Name, Reason: "no host table is installed (import github.com/awake-rt/awake/cbindings, which installs it)"}
+	}
 	cx.Waker = t.waker
-	cx.HostData = uintptr(t.id)
 	errSlot := (*uintptr)(unsafe.Pointer(&w.fc.mem[fcErr]))
 	*errSlot = 0
 

@@ -49,15 +49,22 @@ type Poller struct {
 }
 
 // PollerFor resolves the awake_context address a plugin passed to a host
-// function. It fails when cx is not a context of a live worker, or when no
-// poll is running on it (the plugin kept the context past its poll, or called
-// from a thread that is not polling).
+// function. The context may be one the plugin built itself to poll a child
+// future with another waker: the worker is found through the context's
+// host_data, which such a context copies from the one its parent received.
+// It fails when cx is NULL or names no live worker, or when no poll is
+// running on that worker (the plugin kept the context past its poll, or
+// called from a thread that is not polling).
 func PollerFor(cx uintptr) (Poller, error) {
+	if cx == 0 {
+		return Poller{}, fmt.Errorf("awake: host function called with a NULL context")
+	}
+	key := (*abi.Context)(cptr(cx)).HostData
 	workersMu.RLock()
-	w := byContext[cx]
+	w := byContext[key]
 	workersMu.RUnlock()
 	if w == nil {
-		return Poller{}, fmt.Errorf("awake: host function called with context %#x, which is not a live executor's context (contexts are valid only during a poll, and not after Close)", cx)
+		return Poller{}, fmt.Errorf("awake: host function called with context %#x whose host_data %#x names no live executor worker (contexts are valid only during a poll, and not after Close; a context built by the plugin must copy host_data from the one it received)", cx, key)
 	}
 	if w.current == nil {
 		return Poller{}, fmt.Errorf("awake: host function called with worker %d's context while no poll is running (contexts are borrowed for one poll only)", w.idx)

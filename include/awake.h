@@ -314,7 +314,10 @@ typedef struct awake_bytes {
 struct awake_host;
 
 /* What a poll receives.  Borrowed for one poll only: never store the pointer
- * or the waker (clone the waker instead). */
+ * or the waker (clone the waker instead).  A future that polls child futures
+ * with wakers of its own builds a context for them by copying this one and
+ * replacing only `waker` (host_data must be copied: it tells the host which
+ * poll is running). */
 typedef struct awake_context {
     uint32_t size;                 /* sizeof(awake_context) by the host     */
     uint32_t flags;                /* reserved, zero                        */

@@ -1,0 +1,178 @@
+// Package awake is a cgo-free async plugin runtime: a Go program loads
+// shared libraries written in C, Rust or anything that speaks C (through
+// include/awake.h, with purego and no cgo), and drives the futures they
+// export on an executor whose wakers never enter the Go runtime.
+//
+//	rt, err := awake.New()
+//	defer rt.Close()
+//	p, err := rt.Load("./build/examples/timer.so")
+//	out, err := p.Call(ctx, "sleep", []byte("150ms"))
+//
+// This package is the friendly entry point; the parts live in abi (the C
+// structs), vtable (runtime-free wakers), reactor (epoll/kqueue and timers),
+// executor (tasks and scheduling) and cbindings (loading plugins).
+package awake
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/awake-rt/awake/cbindings"
+	"github.com/awake-rt/awake/executor"
+)
+
+// Re-exported types, so most programs import only this package.
+type (
+	// Future is a future written in Go; see executor.Future.
+	Future = executor.Future
+	// FutureFunc adapts a poll function to Future.
+	FutureFunc = executor.FutureFunc
+	// Context is what a Go future's Poll receives.
+	Context = executor.Context
+	// Waker wakes a task; see executor.Waker.
+	Waker = executor.Waker
+	// Task is the handle of a spawned task.
+	Task = executor.JoinHandle
+	// Stats are the runtime's counters.
+	Stats = executor.Stats
+	// TaskError describes a failed task.
+	TaskError = executor.TaskError
+	// LoadError describes why a plugin could not be loaded or used.
+	LoadError = cbindings.LoadError
+	// ExportInfo names and documents one export of a plugin.
+	ExportInfo = cbindings.ExportInfo
+)
+
+// Errors a task can end with.
+var (
+	ErrClosed    = executor.ErrClosed
+	ErrCancelled = executor.ErrCancelled
+)
+
+// Sleep returns a Go future that completes after d on the runtime's
+// sub-millisecond reactor timers.
+var Sleep = executor.Sleep
+
+// Option configures New.
+type Option func(*executor.Config)
+
+// WithWorkers sets the number of worker threads (default GOMAXPROCS).
+func WithWorkers(n int) Option { return func(c *executor.Config) { c.Workers = n } }
+
+// WithLogger sends plugin logs and runtime diagnostics to l.
+func WithLogger(l *slog.Logger) Option { return func(c *executor.Config) { c.Logger = l } }
+
+// Runtime is an executor plus the plugins loaded into it.
+type Runtime struct {
+	exec *executor.Executor
+
+	mu      sync.Mutex
+	plugins []*Plugin
+}
+
+// New starts a runtime.
+func New(opts ...Option) (*Runtime, error) {
+	var cfg executor.Config
+	for _, o := range opts {
+		o(&cfg)
+	}
+	e, err := executor.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Runtime{exec: e}, nil
+}
+
+// Executor returns the underlying executor.
+func (r *Runtime) Executor() *executor.Executor { return r.exec }
+
+// Load opens a plugin by path (never by bare name) and negotiates its ABI.
+// Errors are *LoadError values naming the file, the symbol and the reason.
+func (r *Runtime) Load(path string) (*Plugin, error) {
+	lib, err := cbindings.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	p := &Plugin{rt: r, lib: lib}
+	r.mu.Lock()
+	r.plugins = append(r.plugins, p)
+	r.mu.Unlock()
+	return p, nil
+}
+
+// Spawn runs a Go future as a task.
+func (r *Runtime) Spawn(f Future, opts ...executor.SpawnOption) (*Task, error) {
+	return r.exec.Spawn(f, opts...)
+}
+
+// Stats returns the runtime's counters.
+func (r *Runtime) Stats() Stats { return r.exec.Stats() }
+
+// Close drops every pending task exactly once, stops the workers and closes
+// the plugins (a plugin whose futures ran stays mapped: its wakers may still
+// be called). Closing twice is harmless.
+func (r *Runtime) Close() error {
+	err := r.exec.Close()
+	r.mu.Lock()
+	ps := r.plugins
+	r.plugins = nil
+	r.mu.Unlock()
+	for _, p := range ps {
+		_ = p.lib.Close()
+	}
+	return err
+}
+
+// Plugin is a loaded plugin library.
+type Plugin struct {
+	rt  *Runtime
+	lib *cbindings.Library
+}
+
+// Name returns the plugin's name from its descriptor.
+func (p *Plugin) Name() string { return p.lib.Name() }
+
+// Version returns the plugin's version string.
+func (p *Plugin) Version() string { return p.lib.Version() }
+
+// Path returns the file the plugin was loaded from.
+func (p *Plugin) Path() string { return p.lib.Path() }
+
+// Exports lists the plugin's exports.
+func (p *Plugin) Exports() []ExportInfo { return p.lib.Exports() }
+
+// Library returns the underlying loaded library.
+func (p *Plugin) Library() *cbindings.Library { return p.lib }
+
+// Spawn makes a future from export with args and runs it as a task.
+func (p *Plugin) Spawn(export string, args []byte) (*Task, error) {
+	f, err := p.lib.Future(export, args)
+	if err != nil {
+		return nil, err
+	}
+	return p.rt.exec.Spawn(f)
+}
+
+// Call spawns export with args and waits for its output (the bytes of an
+// AWAKE_FUTURE_OUTPUT_BYTES future, or the raw output). When ctx ends first
+// the task is cancelled and ctx's error is returned.
+func (p *Plugin) Call(ctx context.Context, export string, args []byte) ([]byte, error) {
+	t, err := p.Spawn(export, args)
+	if err != nil {
+		return nil, err
+	}
+	v, err := t.Await(ctx)
+	if err != nil {
+		return nil, err
+	}
+	switch b := v.(type) {
+	case []byte:
+		return b, nil
+	case nil:
+		return nil, nil
+	default:
+		return nil, fmt.Errorf("awake: %s/%s returned a %T, not bytes", p.Name(), export, v)
+	}
+}
