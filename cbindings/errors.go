@@ -30,6 +30,7 @@ const (
 	ErrMake                           // an export's make function failed
 	ErrBadFuture                      // make returned a future the host cannot safely use
 	ErrNotLive                        // DropFuture of a future that is not live (double drop, or not from this library)
+	ErrSymbolMissing                  // Library.Symbol found no such symbol
 )
 
 var kindText = map[Kind]string{
@@ -50,6 +51,7 @@ var kindText = map[Kind]string{
 	ErrMake:           "make failed",
 	ErrBadFuture:      "invalid future",
 	ErrNotLive:        "future not live",
+	ErrSymbolMissing:  "symbol not found",
 }
 
 // Error returns the kind's short description, so a Kind can be used as a

@@ -256,3 +256,19 @@ func takeError(p uintptr) string {
 	}
 	return desc
 }
+
+// Symbol looks up another exported symbol of the library (for example a
+// plugin's own counters or test hooks, called with purego.SyscallN).
+func (l *Library) Symbol(name string) (uintptr, error) {
+	l.mu.Lock()
+	h := l.handle
+	l.mu.Unlock()
+	if h == 0 {
+		return 0, l.errorf("look up symbol", ErrClosed, "", 0, "the library was unloaded; open it again")
+	}
+	p, err := dlsym(h, name)
+	if err != nil {
+		return 0, &LoadError{Path: l.path, Symbol: name, Kind: ErrSymbolMissing, Detail: "the library does not export it: " + loaderMessage(err), Err: err}
+	}
+	return p, nil
+}
