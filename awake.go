@@ -107,6 +107,15 @@ func (r *Runtime) Spawn(f Future, opts ...executor.SpawnOption) (*Task, error) {
 	return r.exec.Spawn(f, opts...)
 }
 
+// GoFunc is a Go function offered to plugins; see Offer.
+type GoFunc = cbindings.GoFunc
+
+// Offer makes fn callable by plugins as a future: a C future calls
+// cx->host->call(cx, name, args, len, &fut, &err) and polls fut, which
+// completes with fn's output when fn, running on its own goroutine, returns.
+// Cancelling or dropping fut cancels fn's context.
+func (r *Runtime) Offer(name string, fn GoFunc) { cbindings.Offer(r.exec, name, fn) }
+
 // Stats returns the runtime's counters.
 func (r *Runtime) Stats() Stats { return r.exec.Stats() }
 
@@ -115,6 +124,7 @@ func (r *Runtime) Stats() Stats { return r.exec.Stats() }
 // be called). Closing twice is harmless.
 func (r *Runtime) Close() error {
 	err := r.exec.Close()
+	cbindings.Withdraw(r.exec)
 	r.mu.Lock()
 	ps := r.plugins
 	r.plugins = nil

@@ -164,6 +164,7 @@ type Host struct {
 	IOClose    uintptr
 	Spawn      uintptr
 	Log        uintptr
+	Call       uintptr
 }
 
 // Export is awake_export.

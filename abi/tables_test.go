@@ -71,7 +71,7 @@ var structTable = []structSpec{
 		{"host_data", "HostData"}, {"now_ns", "NowNs"},
 		{"timer_open", "TimerOpen"}, {"timer_reset", "TimerReset"},
 		{"timer_close", "TimerClose"}, {"io_open", "IOOpen"},
-		{"io_close", "IOClose"}, {"spawn", "Spawn"}, {"log", "Log"},
+		{"io_close", "IOClose"}, {"spawn", "Spawn"}, {"log", "Log"}, {"call", "Call"},
 	}},
 	{"awake_export", reflect.TypeFor[abi.Export](), []fieldName{
 		{"size", "Size"}, {"flags", "Flags"}, {"name", "Name"}, {"doc", "Doc"},

@@ -30,6 +30,7 @@ type hostImpl interface {
 	IOClose(io uintptr)
 	Spawn(cx uintptr, fut abi.Future, join uintptr) int32
 	Log(cx uintptr, level int32, msg uintptr, n uintptr)
+	Call(cx uintptr, name string, args []byte, out uintptr, errOut uintptr) int32
 }
 
 type implBox struct{ h hostImpl }
@@ -89,6 +90,7 @@ func hostTable() *abi.Host {
 			IOClose:    purego.NewCallback(hostIOClose),
 			Spawn:      purego.NewCallback(hostSpawn),
 			Log:        purego.NewCallback(hostLog),
+			Call:       purego.NewCallback(hostCall),
 		}
 		if err := unix.Mprotect(mem, unix.PROT_READ); err != nil {
 			panic(fmt.Sprintf("awake: cannot make the host table read-only: %v", err))
@@ -204,4 +206,35 @@ func hostLog(cx uintptr, level int32, msg, n uintptr) {
 	if h := impl(); h != nil {
 		h.Log(cx, level, msg, n)
 	}
+}
+
+// hostCall copies the name and arguments out of C memory before anything
+// else, so the implementation never reads plugin memory after the call.
+func hostCall(cx, name, args, n, out, errOut uintptr) (rc int32) {
+	defer recoverTo("call", &rc, abi.ESystem)
+	if out != 0 && aligned(out, unsafe.Alignof(abi.Future{})) {
+		*(*abi.Future)(cptr(out)) = abi.Future{}
+	} else {
+		return abi.EInvalid
+	}
+	if errOut != 0 && aligned(errOut, unsafe.Alignof(uintptr(0))) {
+		*(*uintptr)(cptr(errOut)) = 0
+	} else {
+		errOut = 0
+	}
+	if name == 0 {
+		return abi.EInvalid
+	}
+	fn, ok := cstring(name, 4096)
+	if !ok {
+		return abi.EInvalid
+	}
+	var a []byte
+	if n > 0 && args != 0 {
+		a = append([]byte(nil), unsafe.Slice((*byte)(cptr(args)), n)...)
+	}
+	if h := impl(); h != nil {
+		return h.Call(cx, fn, a, out, errOut)
+	}
+	return abi.EClosed
 }

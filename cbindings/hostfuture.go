@@ -1,6 +1,7 @@
 package cbindings
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"runtime"
@@ -150,7 +151,7 @@ func (s *wakerSlot) drop() {
 // awake_bytes for bytes futures, raw bytes otherwise) or an owned error.
 func writeResult(v any, err error, vt *abi.FutureVtable, out, errOut uintptr) int32 {
 	if err != nil {
-		if errors.Is(err, executor.ErrCancelled) {
+		if errors.Is(err, executor.ErrCancelled) || errors.Is(err, context.Canceled) {
 			return abi.Cancelled
 		}
 		if errOut != 0 {

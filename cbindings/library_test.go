@@ -349,6 +349,8 @@ func (h *fakeHost) Spawn(cx uintptr, fut abi.Future, join uintptr) int32 {
 	h.mu.Unlock()
 	return abi.OK
 }
+func (h *fakeHost) Call(uintptr, string, []byte, uintptr, uintptr) int32 { return abi.EInvalid }
+
 func (h *fakeHost) Log(cx uintptr, level int32, msg, n uintptr) {
 	h.mu.Lock()
 	h.logs = append(h.logs, fmt.Sprintf("%d %s", level, unsafe.String((*byte)(cptr(msg)), int(n))))

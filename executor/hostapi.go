@@ -72,6 +72,9 @@ func PollerFor(cx uintptr) (Poller, error) {
 	return Poller{w: w, t: w.current}, nil
 }
 
+// Executor returns the executor running the task.
+func (p Poller) Executor() *Executor { return p.w.e }
+
 // TaskName returns "plugin/export" (or the spawn name) of the task.
 func (p Poller) TaskName() string { return p.t.name }
 

@@ -412,6 +412,15 @@ typedef struct awake_host {
      * logger, tagged with the plugin, export and task.  [poll thread] */
     void (*log)(const awake_context *cx, int32_t level, const char *msg,
                 size_t len);
+
+    /* Makes a future from a function the host offers by name (in a Go host:
+     * a Go function registered with Runtime.Offer, run on a goroutine).  The
+     * future's output is an awake_bytes (AWAKE_FUTURE_OUTPUT_BYTES); args are
+     * copied before the call returns.  Returns AWAKE_OK and fills *out, or
+     * AWAKE_E_INVALID with an owned error in *err (err may be NULL) when no
+     * such function is offered.  [poll thread] */
+    int32_t (*call)(awake_context *cx, const char *name, const uint8_t *args,
+                    size_t args_len, awake_future *out, awake_error **err);
 } awake_host;
 
 /* Waits on a timer: AWAKE_READY once it fired, else parks cx's waker. */

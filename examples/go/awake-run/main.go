@@ -8,6 +8,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -52,6 +53,18 @@ func run(path string, rest []string, n, workers int, timeout time.Duration, quie
 		return err
 	}
 	defer rt.Close()
+	// Go functions plugins can await through host->call (see await_go.c).
+	rt.Offer("upper", func(_ context.Context, args []byte) ([]byte, error) {
+		return bytes.ToUpper(args), nil
+	})
+	rt.Offer("sleep_upper", func(ctx context.Context, args []byte) ([]byte, error) {
+		select {
+		case <-time.After(50 * time.Millisecond):
+			return bytes.ToUpper(args), nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	})
 	p, err := rt.Load(path)
 	if err != nil {
 		return err
