@@ -111,4 +111,3 @@ func TestSymbolLookupErrorNamesSymbol(t *testing.T) {
 	var le *awake.LoadError
 	require.ErrorAs(t, err, &le)
 }
-

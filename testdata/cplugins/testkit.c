@@ -28,6 +28,9 @@
  *   sleep_us <n>            host timer of n microseconds -> "slept <n> us"
  *   error [message]         AWAKE_ERROR at the first poll, code 42, with the
  *                           message (default "testkit error")
+ *   spawn_forever <n>       spawns n detached "forever" tasks and is READY
+ *                           at once -> "spawned <n>": the host must drop
+ *                           them when it shuts down
  *   no_waker                returns AWAKE_PENDING without registering any
  *                           waker: the tutorial's deadlock, for the host's
  *                           diagnostics to catch
@@ -348,6 +351,62 @@ static int32_t make_no_waker(const uint8_t *a, size_t l, awake_future *out,
     return make_simple(K_NO_WAKER, 0, out, err);
 }
 
+/* ---- spawn_forever: leaves tasks behind ----------------------------------- */
+
+typedef struct spawner {
+    uint64_t n;
+    int finished;
+} spawner;
+
+static int32_t spawner_poll(void *self, awake_context *cx, void *out,
+                            awake_error **err) {
+    spawner *s = self;
+    if (s->finished)
+        return AWAKE_MISUSE;
+    s->finished = 1;
+    for (uint64_t i = 0; i < s->n; i++) {
+        awake_future f;
+        if (make_simple(K_FOREVER, 0, &f, err) != AWAKE_OK)
+            return AWAKE_ERROR; /* *err was set */
+        int32_t rc = awake_spawn(cx, f, NULL); /* detached */
+        if (rc != AWAKE_OK) {
+            *err = tk_error(rc, "testkit spawn_forever: spawn failed with "
+                            "code %d", rc);
+            return AWAKE_ERROR;
+        }
+    }
+    return tk_text(out, err, "spawned %" PRIu64, s->n);
+}
+
+static void spawner_drop(void *self) {
+    free(self);
+    atomic_fetch_add(&g_drops, 1);
+    atomic_fetch_sub(&g_live_futures, 1);
+}
+
+static const awake_future_vtable spawner_vtable = {
+    sizeof(awake_future_vtable), AWAKE_FUTURE_SEND | AWAKE_FUTURE_OUTPUT_BYTES,
+    sizeof(awake_bytes), _Alignof(awake_bytes), spawner_poll, spawner_drop,
+    NULL};
+
+static int32_t make_spawn_forever(const uint8_t *a, size_t l,
+                                  awake_future *out, awake_error **err) {
+    uint64_t v[1];
+    if (tk_numbers(a, l, v, 1) != 1 || v[0] > 100000)
+        return bad_args(err, "spawn_forever", "\"<n 0..100000>\"", a, l);
+    spawner *s = calloc(1, sizeof *s);
+    if (!s) {
+        if (err)
+            *err = tk_error(AWAKE_E_NOMEM, "testkit: out of memory");
+        return AWAKE_E_NOMEM;
+    }
+    s->n = v[0];
+    atomic_fetch_add(&g_live_futures, 1);
+    out->self = s;
+    out->vtable = &spawner_vtable;
+    return AWAKE_OK;
+}
+
 /* ---- wake_from_threads ----------------------------------------------------- */
 
 typedef struct wft_shared {
@@ -501,6 +560,9 @@ static const awake_export exports[] = {
     {sizeof(awake_export), 0, "sleep_us", "<us> -> host timer", make_sleep_us},
     {sizeof(awake_export), 0, "error", "[message] -> AWAKE_ERROR code 42",
      make_error},
+    {sizeof(awake_export), 0, "spawn_forever",
+     "<n> -> spawns n detached forever tasks, READY \"spawned n\"",
+     make_spawn_forever},
     {sizeof(awake_export), 0, "no_waker",
      "-> PENDING without a waker (deadlock on purpose)", make_no_waker},
 };
