@@ -465,9 +465,10 @@ AWAKE_INLINE int32_t awake_event_poll(awake_event *ev,
             return AWAKE_READY;
         }
         if (s & (AWAKE_EVENT_REGISTERING | AWAKE_EVENT_WAKING)) {
-            /* WAKING without READY cannot happen; REGISTERING means a second
-             * poller, which the contract forbids.  Re-read rather than spin
-             * on a stale value. */
+            /* WAKING without READY: the host is taking the parked waker of
+             * a firing whose READY this poller already cleared; it lasts a
+             * few instructions.  REGISTERING means a second poller, which
+             * the contract forbids.  Either way: re-read. */
             s = __atomic_load_n(&ev->state, __ATOMIC_ACQUIRE);
             continue;
         }

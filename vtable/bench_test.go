@@ -84,7 +84,7 @@ func benchForeignWake(b *testing.B, so string, asm, busy bool, cb uintptr) {
 	go func() { // the executor: drain, sleep on the eventfd when idle
 		defer wg.Done()
 		for !drained.Load() {
-			if q.Drain(func(uint64) {}) == 0 {
+			if drain(q, func(uint64) {}) == 0 {
 				sleepOn(q, efd)
 			}
 		}
@@ -110,5 +110,5 @@ func benchForeignWake(b *testing.B, so string, asm, busy bool, cb uintptr) {
 	b.ReportMetric(float64(lib.call(lib.quantile, h, 999_000)), "p99.9-ns")
 	b.ReportMetric(float64(lib.call(lib.maxNs, h)), "max-ns")
 	Drop(w)
-	q.Drain(func(uint64) {})
+	drain(q, func(uint64) {})
 }

@@ -71,6 +71,17 @@ func testQueue(t testing.TB) (*Queue, int) {
 	return q, efd
 }
 
+// drain drains q, reclaiming dead cells and reporting live tokens.
+func drain(q *Queue, woken func(tok uint64)) int {
+	return q.Drain(func(c Cell, dead bool) {
+		if dead {
+			q.Reclaim(c)
+			return
+		}
+		woken(c.Token())
+	})
+}
+
 // sleepOn blocks on the eventfd if the queue agrees it may sleep.
 func sleepOn(q *Queue, efd int) {
 	if q.PrepareSleep() {
@@ -125,12 +136,12 @@ func TestForeignThreadsHammerHostWakers(t *testing.T) {
 	require.Zero(t, lib.call(lib.start, h, iters, 64))
 	for {
 		finished := atomic.LoadUint64(done) == threads
-		n := q.Drain(func(tok uint64) {
+		n := drain(q, func(tok uint64) {
 			polls[tok]++
 			atomic.StoreUint64(acks[tok], atomic.LoadUint64(seqs[tok]))
 		})
 		if finished {
-			q.Drain(func(uint64) {})
+			drain(q, func(uint64) {})
 			break
 		}
 		if n == 0 {
@@ -148,7 +159,7 @@ func TestForeignThreadsHammerHostWakers(t *testing.T) {
 		require.Zero(t, Misuse(w), "cell %d misuse", i)
 		Drop(w)
 	}
-	q.Drain(func(tok uint64) { t.Errorf("dead cell %d reported as woken", tok) })
+	drain(q, func(tok uint64) { t.Errorf("dead cell %d reported as woken", tok) })
 	require.Zero(t, q.Live(), "cells leaked")
 	t.Logf("1M+ waker calls from %d C threads and %d from Go; %v observations", threads, goOps.Load(), polls)
 }
@@ -162,7 +173,7 @@ func TestRefcountMisuseIsCountedNotCorrupting(t *testing.T) {
 		require.NotZero(t, fn)
 	}
 	purego.SyscallN(vt.Drop, w.Data) // last reference: cell goes to the queue
-	require.Equal(t, 0, q.Drain(func(uint64) { t.Fatal("dead cell reported") }))
+	require.Equal(t, 0, drain(q, func(uint64) { t.Fatal("dead cell reported") }))
 	// Reclaimed; a buggy plugin drops and clones it again.
 	purego.SyscallN(vt.Drop, w.Data)
 	purego.SyscallN(vt.Clone, w.Data)
@@ -179,11 +190,11 @@ func TestWakeCoalescesAndRequeuesAfterDrain(t *testing.T) {
 		purego.SyscallN(w.Vtable.WakeByRef, w.Data)
 	}
 	var got []uint64
-	q.Drain(func(tok uint64) { got = append(got, tok) })
+	drain(q, func(tok uint64) { got = append(got, tok) })
 	require.Equal(t, []uint64{1}, got, "three wakes before a drain coalesce into one")
 	purego.SyscallN(w.Vtable.WakeByRef, w.Data)
 	got = nil
-	q.Drain(func(tok uint64) { got = append(got, tok) })
+	drain(q, func(tok uint64) { got = append(got, tok) })
 	require.Equal(t, []uint64{1}, got, "a wake after the drain queues the task again")
 	r1, r2, _ := purego.SyscallN(w.Vtable.Clone, w.Data)
 	require.Equal(t, w.Data, r1)
@@ -191,7 +202,7 @@ func TestWakeCoalescesAndRequeuesAfterDrain(t *testing.T) {
 	purego.SyscallN(w.Vtable.Wake, r1) // consumes the clone
 	require.EqualValues(t, stateRefStep|stateQueued, load(w.Data, cellState))
 	Drop(w)
-	require.Equal(t, 0, q.Drain(func(uint64) {}))
+	require.Equal(t, 0, drain(q, func(uint64) {}))
 	require.Zero(t, q.Live())
 }
 
@@ -208,7 +219,46 @@ func TestSleepingExecutorIsWokenOnce(t *testing.T) {
 	require.EqualValues(t, 1, *(*uint64)(unsafe.Pointer(&b[0])))
 	q.Awake()
 	require.False(t, q.PrepareSleep(), "a queued cell forbids sleeping")
-	q.Drain(func(uint64) {})
+	drain(q, func(uint64) {})
 	Drop(w)
-	q.Drain(func(uint64) {})
+	drain(q, func(uint64) {})
+}
+
+func TestQuarantineRetiresCellsAndKeepsMisuseAttributable(t *testing.T) {
+	q, _ := testQueue(t)
+	q.SetQuarantine(true)
+	w, err := q.NewWaker(9)
+	require.NoError(t, err)
+	Drop(w)
+	drain(q, func(uint64) { t.Fatal("dead cell reported live") })
+	require.Equal(t, []Cell{CellOf(w)}, q.Retired())
+	w2, err := q.NewWaker(10)
+	require.NoError(t, err)
+	require.NotEqual(t, w.Data, w2.Data, "a retired cell is never reused")
+	purego.SyscallN(w.Vtable.Drop, w.Data) // late over-drop by a buggy plugin
+	require.EqualValues(t, 1, CellOf(w).Misuse())
+	require.EqualValues(t, 9, CellOf(w).Token(), "the misuse still names the cell's task")
+	refs, _ := CellOf(w2).Refs()
+	require.EqualValues(t, 1, refs, "another task's cell is untouched")
+}
+
+func TestReviveRepairsAnOverDroppedLiveCell(t *testing.T) {
+	q, _ := testQueue(t)
+	w, err := q.NewWaker(3)
+	require.NoError(t, err)
+	c := Clone(w)
+	Drop(c)
+	Drop(c) // one drop too many: the owner's reference is gone
+	var deadSeen bool
+	q.Drain(func(cell Cell, dead bool) {
+		deadSeen = dead
+		require.True(t, q.Revive(cell))
+	})
+	require.True(t, deadSeen)
+	refs, queued := CellOf(w).Refs()
+	require.EqualValues(t, 1, refs)
+	require.False(t, queued)
+	Drop(w)
+	drain(q, func(uint64) {})
+	require.Zero(t, q.Live())
 }

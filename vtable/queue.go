@@ -27,6 +27,9 @@ type Queue struct {
 	cells cellPool
 	vt    *abi.WakerVtable
 	batch []uintptr
+
+	quarantine bool
+	retired    []Cell
 }
 
 // NewQueue creates a queue whose wakes rouse a sleeping executor by writing
@@ -71,10 +74,32 @@ func Token(w abi.Waker) uint64 { return load(w.Data, cellToken) }
 // reference was gone (a plugin bug the host counts instead of corrupting).
 func Misuse(w abi.Waker) uint64 { return load(w.Data, cellMisuse) }
 
-// Drain takes every queued cell, oldest push first, clears its QUEUED bit,
-// reclaims cells whose last reference is gone and calls woken(token) for
-// every other one. Returns how many tokens it reported.
-func (q *Queue) Drain(woken func(token uint64)) int {
+// Cell is a host waker cell as the queue's owner sees it.
+type Cell uintptr
+
+// Token returns the token the cell was created with.
+func (c Cell) Token() uint64 { return load(uintptr(c), cellToken) }
+
+// Misuse returns how many clones or drops reached the cell while it had no
+// reference.
+func (c Cell) Misuse() uint64 { return load(uintptr(c), cellMisuse) }
+
+// Refs returns the cell's reference count and whether it is queued.
+func (c Cell) Refs() (refs uint64, queued bool) {
+	s := load(uintptr(c), cellState)
+	return s >> 1, s&stateQueued != 0
+}
+
+// CellOf returns the cell of a host waker.
+func CellOf(w abi.Waker) Cell { return Cell(w.Data) }
+
+// Drain takes every queued cell, oldest push first, clears its QUEUED bit
+// and calls fn(cell, dead). dead means no reference is left: the owner then
+// either reclaims the cell (Reclaim) when its task is over, or, when the
+// task is alive (its own reference was dropped by someone else: a refcount
+// bug in a plugin), repairs it (Revive). Returns the number of live cells
+// reported.
+func (q *Queue) Drain(fn func(c Cell, dead bool)) int {
 	head := atomic.SwapUint64(word(q.block, qHead), 0)
 	if head == 0 {
 		return 0
@@ -87,16 +112,39 @@ func (q *Queue) Drain(woken func(token uint64)) int {
 	for i := len(b) - 1; i >= 0; i-- { // the stack is newest first
 		c := b[i]
 		prev := atomic.AndUint64(word(c, cellState), ^uint64(stateQueued))
-		if prev < stateRefStep {
-			q.cells.put(c)
-			continue
+		dead := prev < stateRefStep
+		if !dead {
+			n++
 		}
-		n++
-		woken(load(c, cellToken))
+		fn(Cell(c), dead)
 	}
 	q.batch = b[:0]
 	return n
 }
+
+// Reclaim returns a dead cell for reuse by NewWaker. With quarantine on, the
+// cell is retired instead: never reused, so a late clone or drop by a buggy
+// plugin lands on a cell that still names its own task (see Retired).
+func (q *Queue) Reclaim(c Cell) {
+	if q.quarantine {
+		q.retired = append(q.retired, c)
+		q.cells.retire()
+		return
+	}
+	q.cells.put(uintptr(c))
+}
+
+// Revive gives a dead cell back the one reference its task owns. It fails if
+// the cell is not dead (someone took a reference meanwhile).
+func (q *Queue) Revive(c Cell) bool {
+	return atomic.CompareAndSwapUint64(word(uintptr(c), cellState), 0, stateRefStep)
+}
+
+// SetQuarantine turns cell reuse off (on = true) for the checked mode.
+func (q *Queue) SetQuarantine(on bool) { q.quarantine = on }
+
+// Retired returns the cells retired under quarantine.
+func (q *Queue) Retired() []Cell { return q.retired }
 
 // Empty reports whether no cell is queued.
 func (q *Queue) Empty() bool { return load(q.block, qHead) == 0 }
@@ -133,7 +181,11 @@ func (q *Queue) Awake() {
 // must stay open (one fd and this queue's memory are leaked by design).
 func (q *Queue) Close() (fdClosable bool) {
 	atomic.StoreUint64(word(q.block, qSleeping), sleepClosed)
-	q.Drain(func(uint64) {})
+	q.Drain(func(c Cell, dead bool) {
+		if dead {
+			q.Reclaim(c)
+		}
+	})
 	return q.cells.liveCount() == 0
 }
 

@@ -48,6 +48,13 @@ func (p *cellPool) put(c uintptr) {
 	p.mu.Unlock()
 }
 
+// retire counts a cell as gone without making it reusable.
+func (p *cellPool) retire() {
+	p.mu.Lock()
+	p.live--
+	p.mu.Unlock()
+}
+
 func (p *cellPool) liveCount() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -1,0 +1,5 @@
+//go:build !race
+
+package reactor
+
+const raceOn = false

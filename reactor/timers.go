@@ -1,0 +1,81 @@
+package reactor
+
+import (
+	"errors"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/awake-rt/awake/abi"
+)
+
+// errNotTimer is returned for a pointer that is not an open timer of this
+// reactor.
+var errNotTimer = errors.New("awake reactor: not an open timer of this reactor (closed already, or opened on another worker's reactor?)")
+
+// OpenTimer opens a timer that fires at deadlineNs (CLOCK_MONOTONIC ns). A
+// deadline in the past fires on the next Turn, never inside this call. The
+// timer stays valid until CloseTimer; its Reserved field holds its slot index.
+func (r *Reactor) OpenTimer(deadlineNs uint64) (*abi.Timer, error) {
+	if r.closed {
+		return nil, ErrClosed
+	}
+	i, p, err := r.timers.alloc()
+	if err != nil {
+		return nil, err
+	}
+	r.heap.track(i)
+	t := (*abi.Timer)(p)
+	r.initEvent(&t.Event)
+	t.DeadlineNs = deadlineNs
+	t.Reserved = uint64(i)
+	r.heap.set(i, deadlineNs)
+	return t, nil
+}
+
+// ResetTimer re-arms t for deadlineNs: it forgets a past firing (READY) and
+// keeps the parked waker, which the new firing wakes.
+func (r *Reactor) ResetTimer(t *abi.Timer, deadlineNs uint64) error {
+	i, ok := r.timers.lookup(unsafe.Pointer(t), t.Reserved)
+	if !ok {
+		r.stats.Misuse++
+		return errNotTimer
+	}
+	if r.closed {
+		return ErrClosed
+	}
+	resetEvent(&t.Event)
+	t.DeadlineNs = deadlineNs
+	r.heap.set(i, deadlineNs)
+	return nil
+}
+
+// CloseTimer cancels t (it never fires afterwards), drops its parked waker
+// and frees its slot. Safe after Close. A pointer that is not an open timer
+// is counted as misuse and ignored.
+func (r *Reactor) CloseTimer(t *abi.Timer) {
+	i, ok := r.timers.lookup(unsafe.Pointer(t), t.Reserved)
+	if !ok {
+		r.stats.Misuse++
+		return
+	}
+	r.heap.remove(i)
+	if !closeEvent(&t.Event) {
+		r.stats.Misuse++ // a poll is running on it: leak the slot, do not race
+		return
+	}
+	r.timers.release(i)
+}
+
+// initEvent readies a reused slot's event: flags cleared, tick kept (so a
+// stale clear from the slot's previous life cannot match), no waker. A
+// waker found parked there was parked by a poll after close (a plugin bug):
+// it is released, so its task's reference count stays right, and counted.
+func (r *Reactor) initEvent(ev *abi.Event) {
+	if ev.Waker.Vtable != nil {
+		r.stats.Misuse++
+		closeEvent(ev)
+	}
+	s := atomic.LoadUint64(&ev.State)
+	ev.Waker = abi.Waker{}
+	atomic.StoreUint64(&ev.State, s>>abi.EventTickShift<<abi.EventTickShift)
+}
