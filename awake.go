@@ -64,6 +64,17 @@ func WithWorkers(n int) Option { return func(c *executor.Config) { c.Workers = n
 // WithLogger sends plugin logs and runtime diagnostics to l.
 func WithLogger(l *slog.Logger) Option { return func(c *executor.Config) { c.Logger = l } }
 
+// WithLostWakerPolicy sets what happens to a task that returns PENDING
+// without keeping its waker: fail it (the default) or only report it.
+func WithLostWakerPolicy(p executor.LostWakerPolicy) Option {
+	return func(c *executor.Config) { c.LostWaker = p }
+}
+
+// WithChecked turns on the checked mode: waker cells are never reused, so a
+// plugin's clone or drop after a waker's last drop is reported with the task
+// it belonged to. Meant for tests and debugging.
+func WithChecked() Option { return func(c *executor.Config) { c.Checked = true } }
+
 // Runtime is an executor plus the plugins loaded into it.
 type Runtime struct {
 	exec *executor.Executor

@@ -16,10 +16,19 @@ type Config struct {
 	// Logger receives plugin logs and runtime diagnostics (default
 	// slog.Default()).
 	Logger *slog.Logger
+	// LostWaker says what to do with a task that returns PENDING without
+	// keeping its waker (default FailLostWaker).
+	LostWaker LostWakerPolicy
+	// Checked turns on the checked mode: waker cells are never reused, so a
+	// clone or drop after a waker's last drop is detected and reported with
+	// the task it belonged to (costs one cell of memory per finished task
+	// whose waker outlived it). Meant for tests and debugging.
+	Checked bool
 }
 
 // Executor runs tasks on worker threads. It is safe for concurrent use.
 type Executor struct {
+	cfg     Config
 	workers []*worker
 	log     *slog.Logger
 	nextID  atomic.Uint64
@@ -37,7 +46,7 @@ func New(cfg Config) (*Executor, error) {
 	if n <= 0 {
 		n = runtime.GOMAXPROCS(0)
 	}
-	e := &Executor{log: cfg.Logger}
+	e := &Executor{cfg: cfg, log: cfg.Logger}
 	if e.log == nil {
 		e.log = slog.Default()
 	}
@@ -153,10 +162,17 @@ type Stats struct {
 	Completed  uint64 // tasks that finished with a value
 	Failed     uint64 // tasks that finished with an error
 	Cancelled  uint64 // tasks cancelled or dropped by Close
+
+	// Diagnostics (see RATIONALE.md, "misuse made visible").
+	LostWakers    uint64 // PENDING returned while nothing held the task's waker
+	SpuriousWakes uint64 // wakes raised during the poll that completed the task
+	WakersHeld    uint64 // tasks that finished while waker clones were still held
+	WakerMisuse   uint64 // over-drops and uses after the last drop detected
 }
 
 type counters struct {
 	spawned, polled, woken, staleWakes, completed, failed, cancelled atomic.Uint64
+	lostWakers, spuriousWakes, wakersHeld, wakerMisuse               atomic.Uint64
 }
 
 // Stats returns the current counters.
@@ -165,6 +181,8 @@ func (e *Executor) Stats() Stats {
 		Spawned: e.stats.spawned.Load(), Polled: e.stats.polled.Load(), Woken: e.stats.woken.Load(),
 		StaleWakes: e.stats.staleWakes.Load(), Completed: e.stats.completed.Load(),
 		Failed: e.stats.failed.Load(), Cancelled: e.stats.cancelled.Load(),
+		LostWakers: e.stats.lostWakers.Load(), SpuriousWakes: e.stats.spuriousWakes.Load(),
+		WakersHeld: e.stats.wakersHeld.Load(), WakerMisuse: e.stats.wakerMisuse.Load(),
 	}
 	s.Pending = s.Spawned - s.Completed - s.Failed - s.Cancelled
 	return s

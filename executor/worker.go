@@ -54,7 +54,9 @@ type worker struct {
 	woken    []uint64
 	ops      []op
 	cx       Context
-	current  *task // task being polled or dropped (for host calls)
+	current  *task             // task being polled or dropped (for host calls)
+	names    map[uint64]string // checked mode: names of finished tasks whose cell is live
+	retired  []retiredCell     // checked mode: cells never reused, scanned for misuse
 	rounds   uint64
 	closing  bool
 	exited   chan struct{}
@@ -77,6 +79,10 @@ func newWorker(e *Executor, idx int) (*worker, error) {
 		return nil, fmt.Errorf("awake: worker %d: %w", idx, err)
 	}
 	w := &worker{e: e, idx: idx, q: q, r: r, fc: fc, tasks: make(map[uint64]*task), exited: make(chan struct{})}
+	if e.cfg.Checked {
+		q.SetQuarantine(true)
+		w.names = make(map[uint64]string)
+	}
 	if w.inboxWaker, err = q.NewWaker(inboxToken); err != nil {
 		return nil, err
 	}
@@ -112,6 +118,9 @@ func (w *worker) run() {
 			}
 			continue
 		}
+		if w.e.cfg.Checked {
+			w.scanRetired()
+		}
 		if w.q.PrepareSleep() {
 			w.turn(-1)
 			w.q.Awake()
@@ -125,9 +134,34 @@ func (w *worker) turn(timeout time.Duration) {
 	}
 }
 
-func (w *worker) onWake(token uint64) {
-	if token != inboxToken {
-		w.woken = append(w.woken, token)
+// onWake handles one drained cell. Live cells are buffered (resolved after
+// the inbox, see run). A dead cell has lost every reference: it is reclaimed
+// when its task is over, and repaired when its task is alive, which means a
+// plugin dropped the task's waker more times than it cloned it.
+func (w *worker) onWake(c vtable.Cell, dead bool) {
+	tok := c.Token()
+	if !dead {
+		if tok != inboxToken {
+			w.woken = append(w.woken, tok)
+		}
+		return
+	}
+	t := w.tasks[tok]
+	if tok == inboxToken || t != nil {
+		w.q.Revive(c)
+		if t != nil {
+			w.e.wakerMisuse(t, "its waker was dropped more times than it was cloned (the task's own reference was released; the host restored it)")
+			// The cell was queued by a wake or by the drop to zero; either
+			// way poll the task again (a spurious poll is harmless, a lost
+			// wake is not).
+			w.woken = append(w.woken, tok)
+		}
+		return
+	}
+	w.q.Reclaim(c)
+	if w.e.cfg.Checked {
+		w.retired = append(w.retired, retiredCell{c: c, name: w.names[tok]})
+		delete(w.names, tok)
 	}
 }
 
@@ -197,6 +231,13 @@ func (w *worker) poll(t *task) {
 	w.e.stats.polled.Add(1)
 	if ready {
 		w.finish(t, v, err)
+		return
+	}
+	// PENDING with no clone of the task's waker anywhere (plugin, reactor,
+	// other tasks) and no wake during the poll: nothing can ever wake the
+	// task. This is the tutorial's silent deadlock.
+	if refs, queued := vtable.CellOf(t.waker).Refs(); refs <= 1 && !queued {
+		w.e.lostWaker(t)
 	}
 }
 
@@ -244,6 +285,16 @@ func (w *worker) finish(t *task, v any, err error) {
 		w.current = nil
 	}
 	t.fut = nil
+	refs, queued := vtable.CellOf(t.waker).Refs()
+	if queued {
+		w.e.stats.spuriousWakes.Add(1) // woken during the poll that finished it
+	}
+	if refs > 1 {
+		w.e.stats.wakersHeld.Add(1) // clones outlive the task: their wakes will be stale
+	}
+	if w.e.cfg.Checked {
+		w.names[t.id] = t.name
+	}
 	vtable.Drop(t.waker)
 	if err == nil && t.cancelled && v == nil {
 		err = ErrCancelled
@@ -284,6 +335,10 @@ func (w *worker) shutdown() {
 	}
 	unregisterWorker(w)
 	vtable.Drop(w.inboxWaker)
+	if w.e.cfg.Checked {
+		w.q.Drain(w.onWake)
+		w.scanRetired()
+	}
 	if w.q.Close() {
 		w.r.Close()
 	} else {

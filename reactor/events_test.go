@@ -141,7 +141,7 @@ func firePollRace(t *testing.T, fires uint64, paced bool) {
 		pendings++
 		for {
 			f := firedTick.Load()
-			if q.Drain(func(uint64) {}) > 0 {
+			if len(drain(q)) > 0 {
 				break
 			}
 			require.LessOrEqual(t, f, seenTick.Load(), "parked a waker, fire %d completed, no wake came", f)
@@ -155,7 +155,7 @@ func firePollRace(t *testing.T, fires uint64, paced bool) {
 	require.Zero(t, vtable.Misuse(owner), "no waker was released twice")
 	require.True(t, closeEvent(ev))
 	vtable.Drop(owner)
-	q.Drain(func(uint64) {})
+	drain(q)
 	require.Zero(t, q.Live(), "every parked clone was released exactly once")
 	t.Logf("%d fires: %d READY polls, %d PENDING, %d wakes, %d spurious", fires, readies, pendings, wakes.Load(), spurious)
 }

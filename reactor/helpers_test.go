@@ -38,7 +38,13 @@ func newWaker(t testing.TB, q *vtable.Queue, token uint64) abi.Waker {
 // drain returns the tokens woken since the last drain, oldest first.
 func drain(q *vtable.Queue) []uint64 {
 	var got []uint64
-	q.Drain(func(tok uint64) { got = append(got, tok) })
+	q.Drain(func(c vtable.Cell, dead bool) {
+		if dead {
+			q.Reclaim(c)
+			return
+		}
+		got = append(got, c.Token())
+	})
 	return got
 }
 

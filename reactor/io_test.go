@@ -105,7 +105,7 @@ func TestIOReadinessAndTickRule(t *testing.T) {
 	require.EqualValues(t, 1, st.Misuse, "double CloseIO is counted")
 	require.Zero(t, st.IOLive)
 	vtable.Drop(w)
-	q.Drain(func(uint64) {})
+	drain(q)
 	require.Zero(t, q.Live())
 }
 

@@ -66,7 +66,7 @@ func TestTimersFireInDeadlineOrderNeverEarly(t *testing.T) {
 		r.CloseTimer(tm)
 		vtable.Drop(owners[i])
 	}
-	q.Drain(func(uint64) {})
+	drain(q)
 	require.Zero(t, q.Live())
 	st := r.Stats()
 	require.EqualValues(t, n, st.TimersFired)
@@ -169,7 +169,7 @@ func TestResetTimer(t *testing.T) {
 	r.CloseTimer(tm)
 	require.Error(t, r.ResetTimer(tm, 0), "reset of a closed timer is refused")
 	vtable.Drop(w)
-	q.Drain(func(uint64) {})
+	drain(q)
 	require.Zero(t, q.Live())
 }
 
