@@ -149,6 +149,7 @@ var stringConstTable = []stringConstSpec{
 var unmirroredDefines = map[string]string{
 	"AWAKE_H":              "include guard",
 	"AWAKE_INLINE":         "C storage class of the inline helpers",
+	"AWAKE_HOST_HAS":       "C macro: does a host table have a function (size check)",
 	"AWAKE_VERSION_STRING": "informative release string of the header; hosts compare abi_major/abi_minor",
 	"AWAKE_EXPORT":         "C symbol-visibility attribute",
 	"AWAKE_EXTERN_C":       "C++ linkage helper for AWAKE_PLUGIN_DEFINE (when the header has it)",

@@ -423,6 +423,12 @@ typedef struct awake_host {
                     size_t args_len, awake_future *out, awake_error **err);
 } awake_host;
 
+/* True when host table h has function `fn` (it was appended at or before
+ * the host's minor version): check it before calling a function newer than
+ * the oldest host you support.  Example: AWAKE_HOST_HAS(cx->host, call). */
+#define AWAKE_HOST_HAS(h, fn)                                                  \
+    ((h)->size >= offsetof(awake_host, fn) + sizeof((h)->fn) && (h)->fn != NULL)
+
 /* Waits on a timer: AWAKE_READY once it fired, else parks cx's waker. */
 AWAKE_INLINE int32_t awake_timer_poll(awake_timer *t,
                                        const awake_context *cx) {

@@ -46,6 +46,11 @@ static int32_t ask_poll(void *self, awake_context *cx, void *out,
     if (f->finished)
         return AWAKE_MISUSE;
     if (!f->inner.vtable) {
+        if (!AWAKE_HOST_HAS(cx->host, call)) {
+            f->finished = 1;
+            return ex_fail(err, AWAKE_ERROR, AWAKE_E_INVALID,
+                           "this host is too old: it offers no host->call");
+        }
         r = cx->host->call(cx, f->name, (const uint8_t *)f->args,
                            strlen(f->args), &f->inner, err);
         if (r != AWAKE_OK) {
