@@ -22,7 +22,7 @@ type joinFuture struct {
 // future's vtable (same output size, alignment and flags).
 func newJoinFuture(p executor.Poller, h *executor.JoinHandle, child *abi.FutureVtable) abi.Future {
 	j := &joinFuture{h: h, p: p}
-	f := registerHostFuture(j, child.OutputSize, child.OutputAlign, child.Flags&abi.FutureOutputBytes)
+	f := registerHostFuture(j, child.OutputSize, child.OutputAlign, abi.FutureSend|child.Flags&abi.FutureOutputBytes)
 	j.vt = f.Vtable
 	return f
 }

@@ -93,7 +93,7 @@ type goFuncFuture struct {
 func startGoFunc(fn GoFunc, args []byte) abi.Future {
 	ctx, cancel := context.WithCancel(context.Background())
 	g := &goFuncFuture{stop: cancel}
-	f := registerHostFuture(g, uint32(unsafe.Sizeof(abi.Bytes{})), uint32(unsafe.Alignof(abi.Bytes{})), abi.FutureOutputBytes)
+	f := registerHostFuture(g, uint32(unsafe.Sizeof(abi.Bytes{})), uint32(unsafe.Alignof(abi.Bytes{})), abi.FutureSend|abi.FutureOutputBytes)
 	g.vt = f.Vtable
 	go func() {
 		v, err := runGoFunc(ctx, fn, args)
