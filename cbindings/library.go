@@ -11,6 +11,7 @@ import (
 	"github.com/ebitengine/purego"
 
 	"github.com/awake-rt/awake/abi"
+	"github.com/awake-rt/awake/internal/ccall"
 )
 
 // maxMessageLen caps how much of a plugin's error message is copied.
@@ -108,7 +109,7 @@ func (l *Library) MakeFuture(name string, args []byte) (abi.Future, error) {
 		pin.Pin(argp)
 	}
 	entryMu.RLock()
-	r1, _, _ := purego.SyscallN(l.desc.makes[i], uintptr(argp), uintptr(len(args)),
+	r1 := ccall.Call4(l.desc.makes[i], uintptr(argp), uintptr(len(args)),
 		uintptr(unsafe.Pointer(&out)), uintptr(unsafe.Pointer(&errp)))
 	entryMu.RUnlock()
 	pin.Unpin()
@@ -159,7 +160,7 @@ func (l *Library) DropFuture(f abi.Future) error {
 	}
 	l.nlive--
 	l.mu.Unlock()
-	purego.SyscallN(f.Vtable.Drop, f.Self)
+	ccall.Call1(f.Vtable.Drop, f.Self)
 	return nil
 }
 
@@ -250,7 +251,7 @@ func takeError(p uintptr) string {
 	}
 	desc := fmt.Sprintf("error code %d: %s", e.Code, msg)
 	if e.Drop != 0 {
-		purego.SyscallN(e.Drop, p)
+		ccall.Call1(e.Drop, p)
 	} else {
 		desc += " (error object has no drop; leaked)"
 	}

@@ -5,10 +5,10 @@ import (
 	"runtime"
 	"unsafe"
 
-	"github.com/ebitengine/purego"
 	"golang.org/x/sys/unix"
 
 	"github.com/awake-rt/awake/abi"
+	"github.com/awake-rt/awake/internal/ccall"
 )
 
 // foreignCx is a worker's C-visible poll block, one page outside the Go heap:
@@ -72,7 +72,7 @@ func (f *Foreign) Drop() {
 	case f.DropFunc != nil:
 		f.DropFunc()
 	case f.F.Vtable != nil && f.F.Vtable.Drop != 0:
-		purego.SyscallN(f.F.Vtable.Drop, f.F.Self)
+		ccall.Call1(f.F.Vtable.Drop, f.F.Self)
 	}
 }
 
@@ -82,7 +82,7 @@ func (f *Foreign) Cancel() bool {
 	if vt == nil || vt.Cancel == 0 || uintptr(vt.Size) < unsafe.Offsetof(vt.Cancel)+8 {
 		return false
 	}
-	rc, _, _ := purego.SyscallN(vt.Cancel, f.F.Self)
+	rc := ccall.Call1(vt.Cancel, f.F.Self)
 	return int32(rc) == abi.OK
 }
 
@@ -108,7 +108,7 @@ func (w *worker) pollForeign(t *task, f *Foreign) (bool, any, error) {
 		defer pin.Unpin()
 		out = alignUp(uintptr(unsafe.Pointer(&big[0])), uintptr(vt.OutputAlign))
 	}
-	st, _, _ := purego.SyscallN(vt.Poll, f.F.Self, w.fc.base, out, w.fc.base+fcErr)
+	st := w.fr.Call4(vt.Poll, f.F.Self, w.fc.base, out, w.fc.base+fcErr)
 	status := int32(st)
 	switch status {
 	case abi.Pending:
@@ -147,7 +147,7 @@ func readOutput(vt *abi.FutureVtable, out uintptr) any {
 			data = []byte{}
 		}
 		if b.Drop != 0 {
-			purego.SyscallN(b.Drop, uintptr(unsafe.Pointer(b.Data)), b.Len)
+			ccall.Call2(b.Drop, uintptr(unsafe.Pointer(b.Data)), b.Len)
 		}
 		return data
 	}
@@ -167,7 +167,7 @@ func takeError(t *task, name string, e uintptr) error {
 	msg := CString(obj.Message, 64<<10)
 	code := obj.Code
 	if obj.Drop != 0 {
-		purego.SyscallN(obj.Drop, e)
+		ccall.Call1(obj.Drop, e)
 	}
 	return &TaskError{Task: t.id, Name: name, Code: code, Reason: fmt.Sprintf("error %d: %s", code, msg)}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/awake-rt/awake/abi"
+	"github.com/awake-rt/awake/internal/ccall"
 	"github.com/awake-rt/awake/reactor"
 	"github.com/awake-rt/awake/vtable"
 )
@@ -43,7 +44,8 @@ type worker struct {
 	idx int
 	q   *vtable.Queue
 	r   *reactor.Reactor
-	fc  *foreignCx // C-visible poll context block
+	fc  *foreignCx    // C-visible poll context block
+	fr  *ccall.Frames // call frames for C polls, outside the Go heap
 
 	inboxMu    sync.Mutex
 	inbox      []op
@@ -78,7 +80,13 @@ func newWorker(e *Executor, idx int) (*worker, error) {
 		r.Close()
 		return nil, fmt.Errorf("awake: worker %d: %w", idx, err)
 	}
-	w := &worker{e: e, idx: idx, q: q, r: r, fc: fc, tasks: make(map[uint64]*task), exited: make(chan struct{})}
+	fr, err := ccall.NewFrames()
+	if err != nil {
+		q.Close()
+		r.Close()
+		return nil, fmt.Errorf("awake: worker %d: %w", idx, err)
+	}
+	w := &worker{e: e, idx: idx, q: q, r: r, fc: fc, fr: fr, tasks: make(map[uint64]*task), exited: make(chan struct{})}
 	if e.cfg.Checked {
 		q.SetQuarantine(true)
 		w.names = make(map[uint64]string)

@@ -59,8 +59,12 @@ func TestCPollerRacesGoFire(t *testing.T) {
 			break
 		}
 	}
-	var out [5]uint64
-	call("poller_join", p, uintptr(unsafe.Pointer(&out)))
+	// The conversion to uintptr must sit in the SyscallN call itself (its
+	// go:uintptrescapes keeps out in place); through the call helper the
+	// stack could move between the conversion and the C call.
+	out := new([5]uint64)
+	join := sym("poller_join")
+	purego.SyscallN(join, p, uintptr(unsafe.Pointer(out)))
 	require.Zero(t, out[2], "the C poller returned PENDING after a fire it had not seen: lost READY edge")
 	require.Zero(t, out[3], "the C poller parked its waker and a completed fire did not wake it")
 	require.EqualValues(t, fires, out[1], "one READY per paced fire")

@@ -4,10 +4,10 @@ import (
 	"sync/atomic"
 	"unsafe"
 
-	"github.com/ebitengine/purego"
 	"golang.org/x/sys/unix"
 
 	"github.com/awake-rt/awake/abi"
+	"github.com/awake-rt/awake/internal/ccall"
 )
 
 // Clone returns a new owned reference to w. Host wakers are cloned with one
@@ -17,7 +17,7 @@ func Clone(w abi.Waker) abi.Waker {
 		hostClone(w.Data)
 		return w
 	}
-	r1, r2, _ := purego.SyscallN(w.Vtable.Clone, w.Data)
+	r1, r2 := ccall.Call(w.Vtable.Clone, w.Data)
 	return abi.Waker{Data: r1, Vtable: (*abi.WakerVtable)(ptr(r2))}
 }
 
@@ -28,7 +28,7 @@ func Wake(w abi.Waker) {
 		hostDrop(w.Data)
 		return
 	}
-	purego.SyscallN(w.Vtable.Wake, w.Data)
+	ccall.Call1(w.Vtable.Wake, w.Data)
 }
 
 // WakeByRef wakes w's task and keeps w.
@@ -37,7 +37,7 @@ func WakeByRef(w abi.Waker) {
 		hostWakeByRef(w.Data)
 		return
 	}
-	purego.SyscallN(w.Vtable.WakeByRef, w.Data)
+	ccall.Call1(w.Vtable.WakeByRef, w.Data)
 }
 
 // Drop releases w without waking.
@@ -46,7 +46,7 @@ func Drop(w abi.Waker) {
 		hostDrop(w.Data)
 		return
 	}
-	purego.SyscallN(w.Vtable.Drop, w.Data)
+	ccall.Call1(w.Vtable.Drop, w.Data)
 }
 
 // The Go twins of the assembly below: same words, same atomic steps, so a
