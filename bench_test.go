@@ -57,3 +57,23 @@ func BenchmarkSpawnReadyC(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSelfWakePoll64: 64 self-waking C futures at once, so the executor
+// polls them in batches: ns per poll.
+func BenchmarkSelfWakePoll64(b *testing.B) {
+	p := benchTestkit(b, 1)
+	per := b.N/64 + 1
+	tasks := make([]*awake.Task, 64)
+	b.ResetTimer()
+	for i := range tasks {
+		var err error
+		if tasks[i], err = p.Spawn("yield", []byte(fmt.Sprint(per))); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, t := range tasks {
+		if _, err := t.Await(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -5,48 +5,9 @@ import (
 	"runtime"
 	"unsafe"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/awake-rt/awake/abi"
 	"github.com/awake-rt/awake/internal/ccall"
 )
-
-// foreignCx is a worker's C-visible poll block, one page outside the Go heap:
-// the awake_context handed to C polls, the error slot, and a scratch output
-// buffer.
-//
-//	off 0    awake_context
-//	off 64   awake_error *err
-//	off 128  output scratch (scratchSize bytes, 64-byte aligned)
-type foreignCx struct {
-	mem  []byte
-	base uintptr
-}
-
-const (
-	fcErr       = 64
-	fcOut       = 128
-	scratchSize = 4096 - fcOut
-)
-
-func newForeignCx() (*foreignCx, error) {
-	mem, err := unix.Mmap(-1, 0, 4096, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
-	if err != nil {
-		return nil, fmt.Errorf("mapping its poll context: %w", err)
-	}
-	fc := &foreignCx{mem: mem, base: uintptr(unsafe.Pointer(&mem[0]))}
-	cx := fc.context()
-	cx.Size = uint32(unsafe.Sizeof(abi.Context{}))
-	cx.HostData = fc.base // identifies the worker; see PollerFor
-	return fc, nil
-}
-
-func (fc *foreignCx) context() *abi.Context { return (*abi.Context)(unsafe.Pointer(&fc.mem[0])) }
-
-func (fc *foreignCx) free() {
-	// The page is left mapped: a plugin that (wrongly) kept the context
-	// pointer past its poll reads stale but mapped memory, never a fault.
-}
 
 // Foreign is a future implemented in C (or any language behind the C ABI),
 // typically made by a plugin export. The executor polls it through its
@@ -86,37 +47,47 @@ func (f *Foreign) Cancel() bool {
 	return int32(rc) == abi.OK
 }
 
+// pollForeign polls one C future on its own (an output too large for a
+// batch entry), through entry 0 with a Go buffer for the output.
 func (w *worker) pollForeign(t *task, f *Foreign) (bool, any, error) {
 	vt := f.F.Vtable
 	if vt == nil || vt.Poll == 0 {
 		return true, nil, &TaskError{Task: t.id, Name: f.Name, Reason: "the future's vtable or its poll function is NULL"}
 	}
-	cx := w.fc.context()
-	if cx.Host = hostTable(); cx.Host == nil {
-		return true, nil, &TaskError{Task: t.id, Name: f.Name, Reason: "no host table is installed (import github.com/awake-rt/awake/cbindings, which installs it)"}
-	}
-	cx.Waker = t.waker
-	errSlot := (*uintptr)(unsafe.Pointer(&w.fc.mem[fcErr]))
-	*errSlot = 0
-
-	out := w.fc.base + fcOut
-	var big []byte
+	e := w.prepare(0, t, f)
 	var pin runtime.Pinner
-	if size := uintptr(vt.OutputSize); size > scratchSize || uintptr(vt.OutputAlign) > 64 {
-		big = make([]byte, size+uintptr(vt.OutputAlign))
-		pin.Pin(&big[0])
-		defer pin.Unpin()
-		out = alignUp(uintptr(unsafe.Pointer(&big[0])), uintptr(vt.OutputAlign))
-	}
-	st := w.fr.Call4(vt.Poll, f.F.Self, w.fc.base, out, w.fc.base+fcErr)
-	status := int32(st)
-	switch status {
+	big := make([]byte, uintptr(vt.OutputSize)+uintptr(vt.OutputAlign))
+	pin.Pin(&big[0])
+	defer pin.Unpin()
+	out := alignUp(uintptr(unsafe.Pointer(&big[0])), uintptr(vt.OutputAlign))
+	w.inPoll = 1
+	e.status = int32(w.fr.Call4(vt.Poll, f.F.Self, w.pb.addr(0), out, w.pb.addr(0)+entryErr))
+	w.inPoll = 0
+	return w.result(t, f, e, out)
+}
+
+// prepare fills entry i for polling t's C future f.
+func (w *worker) prepare(i int, t *task, f *Foreign) *pollEntry {
+	e := w.pb.entry(i)
+	e.cx.Host = hostTable()
+	e.cx.Waker = t.waker
+	e.poll = f.F.Vtable.Poll
+	e.self = f.F.Self
+	e.err = 0
+	w.inBatch[i] = t
+	return e
+}
+
+// result turns an entry's status into the task's outcome.
+func (w *worker) result(t *task, f *Foreign, e *pollEntry, out uintptr) (bool, any, error) {
+	vt := f.F.Vtable
+	switch status := e.status; status {
 	case abi.Pending:
 		return false, nil, nil
 	case abi.Ready:
 		return true, readOutput(vt, out), nil
 	case abi.Error:
-		return true, nil, takeError(t, f.Name, *errSlot)
+		return true, nil, takeError(t, f.Name, e.err)
 	case abi.Cancelled:
 		return true, nil, ErrCancelled
 	case abi.Misuse:
@@ -126,6 +97,32 @@ func (w *worker) pollForeign(t *task, f *Foreign) (bool, any, error) {
 		return true, nil, &TaskError{Task: t.id, Name: f.Name, Code: status,
 			Reason: fmt.Sprintf("poll returned %d, which is not an awake status (0 PENDING, 1 READY, 2 ERROR, 3 CANCELLED, 4 MISUSE)", status)}
 	}
+}
+
+// pollBatch polls every task in w.batch (C futures whose output fits an
+// entry) with one call into C, then settles each outcome.
+func (w *worker) pollBatch() {
+	n := len(w.batch)
+	if hostTable() == nil {
+		for _, t := range w.batch {
+			w.settle(t, true, nil, &TaskError{Task: t.id, Name: t.name, Reason: "no host table is installed (import github.com/awake-rt/awake/cbindings, which installs it)"})
+		}
+		w.batch = w.batch[:0]
+		return
+	}
+	for i, t := range w.batch {
+		w.prepare(i, t, t.fut.(*Foreign))
+	}
+	w.inPoll = n
+	w.runBatch(n)
+	w.inPoll = 0
+	for i, t := range w.batch {
+		w.inBatch[i] = nil
+		f := t.fut.(*Foreign)
+		ready, v, err := w.result(t, f, w.pb.entry(i), w.pb.addr(i)+entryOut)
+		w.settle(t, ready, v, err)
+	}
+	w.batch = w.batch[:0]
 }
 
 func alignUp(p, a uintptr) uintptr {

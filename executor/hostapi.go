@@ -21,7 +21,7 @@ var (
 	hostPtr atomic.Pointer[abi.Host]
 
 	workersMu sync.RWMutex
-	byContext = map[uintptr]*worker{}
+	byPage    = map[uintptr]*worker{} // pages of each worker's poll block
 )
 
 // SetHost installs the awake_host table that every C poll's context carries
@@ -32,13 +32,17 @@ func hostTable() *abi.Host { return hostPtr.Load() }
 
 func registerWorker(w *worker) {
 	workersMu.Lock()
-	byContext[w.fc.base] = w
+	for off := uintptr(0); off < blockSize; off += pageSize {
+		byPage[w.pb.base+off] = w
+	}
 	workersMu.Unlock()
 }
 
 func unregisterWorker(w *worker) {
 	workersMu.Lock()
-	delete(byContext, w.fc.base)
+	for off := uintptr(0); off < blockSize; off += pageSize {
+		delete(byPage, w.pb.base+off)
+	}
 	workersMu.Unlock()
 }
 
@@ -61,16 +65,19 @@ func PollerFor(cx uintptr) (Poller, error) {
 	}
 	key := (*abi.Context)(cptr(cx)).HostData
 	workersMu.RLock()
-	w := byContext[key]
+	w := byPage[key&^(pageSize-1)]
 	workersMu.RUnlock()
 	if w == nil {
 		return Poller{}, fmt.Errorf("awake: host function called with context %#x whose host_data %#x names no live executor worker (contexts are valid only during a poll, and not after Close; a context built by the plugin must copy host_data from the one it received)", cx, key)
 	}
-	if w.current == nil {
-		return Poller{}, fmt.Errorf("awake: host function called with worker %d's context while no poll is running (contexts are borrowed for one poll only)", w.idx)
+	i := w.pb.index(key)
+	if i < 0 || i >= w.inPoll || w.inBatch[i] == nil {
+		return Poller{}, fmt.Errorf("awake: host function called with worker %d's context while no poll is running on it (contexts are borrowed for one poll only)", w.idx)
 	}
-	return Poller{w: w, t: w.current}, nil
+	return Poller{w: w, t: w.inBatch[i]}, nil
 }
+
+const pageSize = 4096
 
 // Executor returns the executor running the task.
 func (p Poller) Executor() *Executor { return p.w.e }

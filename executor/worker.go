@@ -44,8 +44,13 @@ type worker struct {
 	idx int
 	q   *vtable.Queue
 	r   *reactor.Reactor
-	fc  *foreignCx    // C-visible poll context block
+	pb  *pollBlock    // C-visible poll entries (contexts, outputs)
 	fr  *ccall.Frames // call frames for C polls, outside the Go heap
+
+	batch   []*task         // C futures collected for one pollBatch
+	inBatch [batchMax]*task // task of each entry while C runs
+	inPoll  int             // entries in use while C runs (0: none)
+	polled  uint64          // polls this round, added to the stats after it
 
 	inboxMu    sync.Mutex
 	inbox      []op
@@ -74,7 +79,7 @@ func newWorker(e *Executor, idx int) (*worker, error) {
 		r.Close()
 		return nil, fmt.Errorf("awake: worker %d: creating its run queue: %w", idx, err)
 	}
-	fc, err := newForeignCx()
+	pb, err := newPollBlock()
 	if err != nil {
 		q.Close()
 		r.Close()
@@ -86,7 +91,7 @@ func newWorker(e *Executor, idx int) (*worker, error) {
 		r.Close()
 		return nil, fmt.Errorf("awake: worker %d: %w", idx, err)
 	}
-	w := &worker{e: e, idx: idx, q: q, r: r, fc: fc, fr: fr, tasks: make(map[uint64]*task), exited: make(chan struct{})}
+	w := &worker{e: e, idx: idx, q: q, r: r, pb: pb, fr: fr, tasks: make(map[uint64]*task), exited: make(chan struct{})}
 	if e.cfg.Checked {
 		q.SetQuarantine(true)
 		w.names = make(map[uint64]string)
@@ -194,14 +199,18 @@ func (w *worker) takeInbox() {
 }
 
 func (w *worker) resolveWoken() {
+	var woken uint64
 	for _, tok := range w.woken {
 		t := w.tasks[tok]
 		if t == nil {
 			w.e.stats.staleWakes.Add(1) // task already finished: harmless
 			continue
 		}
-		w.e.stats.woken.Add(1)
+		woken++
 		w.schedule(t)
+	}
+	if woken > 0 {
+		w.e.stats.woken.Add(woken)
 	}
 	w.woken = w.woken[:0]
 }
@@ -216,27 +225,47 @@ func (w *worker) schedule(t *task) {
 }
 
 func (w *worker) pollRunnable() {
-	batch := w.runnable
+	run := w.runnable
 	w.runnable = nil
-	for i, t := range batch {
-		batch[i] = nil
+	for i, t := range run {
+		run[i] = nil
 		t.scheduled = false
-		if !t.finished {
-			w.poll(t)
+		if t.finished {
+			continue
 		}
+		if f, ok := t.fut.(*Foreign); ok && batchable(f) {
+			w.batch = append(w.batch, t)
+			if len(w.batch) == batchMax {
+				w.pollBatch()
+			}
+			continue
+		}
+		w.poll(t)
 	}
+	if len(w.batch) > 0 {
+		w.pollBatch()
+	}
+	w.e.stats.polled.Add(w.polled) // once per round: one atomic, not one per poll
+	w.polled = 0
 	if w.runnable == nil {
-		w.runnable = batch[:0]
+		w.runnable = run[:0]
 	}
 }
 
+// poll polls a Go future, or a C future that cannot be batched.
 func (w *worker) poll(t *task) {
 	w.cx = Context{w: w, t: t}
 	w.current = t
 	ready, v, err := w.safePoll(t)
 	w.current = nil
+	w.settle(t, ready, v, err)
+}
+
+// settle records a poll's outcome: the task finishes, or stays pending and
+// must hold a way to be woken.
+func (w *worker) settle(t *task, ready bool, v any, err error) {
 	t.polls++
-	w.e.stats.polled.Add(1)
+	w.polled++
 	if ready {
 		w.finish(t, v, err)
 		return
@@ -352,5 +381,4 @@ func (w *worker) shutdown() {
 	} else {
 		w.r.CloseKeepWakeFd()
 	}
-	w.fc.free()
 }
