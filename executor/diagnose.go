@@ -23,10 +23,13 @@ const (
 	ReportLostWaker
 )
 
+// Diagnostics log before they count, so that a reader who sees the counter
+// move also finds the log record.
+
 func (e *Executor) lostWaker(t *task) {
-	e.stats.lostWakers.Add(1)
 	e.log.Error("awake: task returned PENDING without keeping its waker: nothing can wake it (register the waker -- clone cx->waker or park it with awake_event_poll -- before returning PENDING)",
 		"task", t.id, "name", t.name, "policy", e.cfg.LostWaker.String())
+	e.stats.lostWakers.Add(1)
 	if e.cfg.LostWaker == FailLostWaker {
 		t.worker.finish(t, nil, &TaskError{Task: t.id, Name: t.name, Reason: "returned PENDING without keeping a waker (no clone, no reactor registration): it could never be woken", Err: ErrNoWaker})
 	}
@@ -40,8 +43,8 @@ func (p LostWakerPolicy) String() string {
 }
 
 func (e *Executor) wakerMisuse(t *task, what string) {
-	e.stats.wakerMisuse.Add(1)
 	e.log.Error("awake: waker refcount misuse: "+what, "task", t.id, "name", t.name)
+	e.stats.wakerMisuse.Add(1)
 }
 
 // retiredCell is a cell kept out of reuse in checked mode, with the name of
@@ -60,9 +63,9 @@ func (w *worker) scanRetired() {
 		if m := r.c.Misuse(); m != r.reported {
 			n := m - r.reported
 			r.reported = m
-			w.e.stats.wakerMisuse.Add(n)
 			w.e.log.Error(fmt.Sprintf("awake: waker refcount misuse: %d clone/drop call(s) on the waker of a finished task after its last drop", n),
 				"task", r.c.Token(), "name", r.name)
+			w.e.stats.wakerMisuse.Add(n)
 		}
 	}
 }
