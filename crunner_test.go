@@ -2,7 +2,6 @@ package awake_test
 
 import (
 	"context"
-	"os/exec"
 	"strings"
 	"testing"
 
@@ -28,10 +27,12 @@ func TestCRunnerAndGoHostAgree(t *testing.T) {
 	rt, err := awake.New()
 	require.NoError(t, err)
 	defer rt.Close()
-	rt.Offer("upper", func(_ context.Context, args []byte) ([]byte, error) { return []byte(strings.ToUpper(string(args))), nil })
+	rt.Offer("upper", func(_ context.Context, args []byte) ([]byte, error) {
+		return []byte(strings.ToUpper(string(args))), nil
+	})
 	for _, c := range cases {
 		so := example(t, c.plugin)
-		cmd := exec.Command(run, so, c.export, c.args)
+		cmd := ctest.Command(t, run, so, c.export, c.args)
 		out, err := cmd.Output()
 		require.NoError(t, err, "run %s %s %s", c.plugin, c.export, c.args)
 		p, err := rt.Load(so)

@@ -1,15 +1,18 @@
+//go:build linux
+
 package vtable
 
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/ebitengine/purego"
 	"github.com/stretchr/testify/require"
+
+	"github.com/awake-rt/awake/internal/ctest"
 )
 
 // The proof that a wake from a foreign thread never enters the Go runtime
@@ -32,7 +35,7 @@ func TestWakeNeverEntersGoRuntime(t *testing.T) {
 	for _, mode := range []string{"asm", "purego-callback"} {
 		t.Run(mode, func(t *testing.T) {
 			so := buildHammer(t)
-			cmd := exec.Command(os.Args[0], "-test.run=^TestNoRuntimeChild$", "-test.count=1", "-test.v")
+			cmd := ctest.Command(t, os.Args[0], "-test.run=^TestNoRuntimeChild$", "-test.count=1", "-test.v")
 			cmd.Env = append(os.Environ(), childEnv+"="+mode, "AWAKE_HAMMER_SO="+so,
 				"GOMAXPROCS=1", "GODEBUG=asyncpreemptoff=1")
 			out, err := cmd.CombinedOutput()

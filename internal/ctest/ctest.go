@@ -15,6 +15,7 @@ package ctest
 
 import (
 	"bytes"
+	"debug/elf"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -116,4 +117,59 @@ func Build(t testing.TB, kind Kind, srcs []string, extraFlags ...string) string 
 			cc[0], strings.Join(args, " "), err, outBuf.String(), cc[0])
 	}
 	return out
+}
+
+// Command returns an exec.Cmd that runs the program at path, under
+// qemu-user when the program is an ELF file for another machine than the
+// one running the test (an arm64 test binary under qemu-aarch64 cannot exec
+// an arm64 program directly unless binfmt_misc is set up, and this keeps the
+// arm64 tier independent of that).
+func Command(t testing.TB, path string, args ...string) *exec.Cmd {
+	t.Helper()
+	machine, ok := elfMachine(path)
+	if !ok || machine == hostMachine() {
+		return exec.Command(path, args...)
+	}
+	emu, known := qemuFor[machine]
+	if !known {
+		t.Fatalf("ctest.Command: %s is built for %v and no qemu-user emulator is known for it", path, machine)
+	}
+	if _, err := exec.LookPath(emu.bin); err != nil {
+		t.Fatalf("ctest.Command: %s is built for %v: install %s (Debian package qemu-user) to run it", path, machine, emu.bin)
+	}
+	qargs := []string{}
+	if _, err := os.Stat(emu.sysroot); err == nil && os.Getenv("QEMU_LD_PREFIX") == "" {
+		qargs = append(qargs, "-L", emu.sysroot)
+	}
+	return exec.Command(emu.bin, append(append(qargs, path), args...)...)
+}
+
+type emulator struct{ bin, sysroot string }
+
+var qemuFor = map[elf.Machine]emulator{
+	elf.EM_AARCH64: {"qemu-aarch64", "/usr/aarch64-linux-gnu"},
+	elf.EM_X86_64:  {"qemu-x86_64", "/usr/x86_64-linux-gnu"},
+}
+
+func elfMachine(path string) (elf.Machine, bool) {
+	f, err := elf.Open(path)
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	return f.Machine, true
+}
+
+// hostMachine is the machine of the kernel's own binaries: the one the test
+// binary can exec directly (under qemu-user, GOARCH differs from it).
+func hostMachine() elf.Machine {
+	if m, ok := elfMachine("/bin/sh"); ok {
+		return m
+	}
+	switch runtime.GOARCH {
+	case "arm64":
+		return elf.EM_AARCH64
+	default:
+		return elf.EM_X86_64
+	}
 }

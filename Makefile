@@ -1,0 +1,146 @@
+# awake: build and test entry points. docs/TESTING.md describes the tiers.
+#
+#   make test    every tier below, in order; keeps going after a failure and
+#                prints a summary (FAILFAST=1 stops at the first failure;
+#                TIERS="unit race" runs a subset)
+#   make demo    build the C examples and run the Go host program on one
+#   make c       build csupport and the C examples into build/examples ($CC)
+#   make fmt     gofmt -w every Go file
+#
+# Tiers (each is a target too): fmt-check vet cross lint unit race arm64
+# c-test rust. A tier for a part of the project that does not exist yet
+# prints "SKIP: ..." and passes; once the part exists it runs and fails
+# properly. A missing tool is a failure, with the package to install.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := test
+.NOTPARALLEL:
+
+GO          ?= go
+BUILD       ?= build
+STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+# -count=1: tests compile C sources with $CC, which go test's result cache
+# does not track, so a cached "ok" could hide a broken .c or awake.h.
+GOTESTFLAGS  ?= -count=1
+TEST_TIMEOUT ?= 3m
+RACEFLAGS    ?=
+ARM64FLAGS   ?= -short
+ARM64_TIMEOUT ?= 3m
+ARM64_CC     ?= aarch64-linux-gnu-gcc
+ARM64_SYSROOT ?= /usr/aarch64-linux-gnu
+C_COMPILERS  ?= gcc clang
+C_CROSS_COMPILERS ?= $(ARM64_CC)
+DEMO_ARGS    ?= $(BUILD)/examples/timer.so sleep 150ms
+
+TIERS ?= fmt-check vet cross lint unit race arm64 c-test rust
+
+banner = @printf '\n======== %s ========\n' '$(1)'
+# Go files to format-check: everything but build output and Rust's target/.
+gofiles = find . -name '*.go' -not -path './.git/*' -not -path './$(BUILD)/*' -not -path '*/target/*'
+
+.PHONY: test fmt fmt-check vet cross lint unit race arm64 c c-test rust demo clean
+
+test:
+	@MAKE='$(MAKE)' bash scripts/run-tiers $(BUILD)/test-logs $(TIERS)
+
+fmt:
+	@$(gofiles) -print0 | xargs -0 -r gofmt -l -w
+
+fmt-check:
+	$(call banner,gofmt)
+	@bad=$$($(gofiles) -print0 | xargs -0 -r gofmt -l); \
+	if [ -n "$$bad" ]; then \
+		echo "these files are not gofmt-formatted (run 'make fmt' or gofmt -w FILE):"; \
+		echo "$$bad" | sed 's/^/  /'; exit 1; \
+	fi; echo "gofmt: ok"
+
+vet:
+	$(call banner,go vet: linux/amd64 linux/arm64 darwin/amd64 darwin/arm64)
+	@failed=""; for target in linux/amd64 linux/arm64 darwin/amd64 darwin/arm64; do \
+		echo "CGO_ENABLED=0 GOOS=$${target%/*} GOARCH=$${target#*/} $(GO) vet ./..."; \
+		CGO_ENABLED=0 GOOS=$${target%/*} GOARCH=$${target#*/} $(GO) vet ./... || failed="$$failed $$target"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "go vet failed for:$$failed"; exit 1; fi
+
+cross:
+	$(call banner,cross build: darwin/arm64 darwin/amd64)
+	CGO_ENABLED=0 GOOS=darwin GOARCH=arm64 $(GO) build ./...
+	CGO_ENABLED=0 GOOS=darwin GOARCH=amd64 $(GO) build ./...
+
+lint:
+	$(call banner,staticcheck)
+	CGO_ENABLED=0 $(STATICCHECK) ./...
+
+unit:
+	$(call banner,go test (CGO_ENABLED=0))
+	CGO_ENABLED=0 $(GO) test -timeout $(TEST_TIMEOUT) $(GOTESTFLAGS) ./...
+
+race:
+	$(call banner,go test -race (CGO_ENABLED=1))
+	CGO_ENABLED=1 $(GO) test -race -timeout $(TEST_TIMEOUT) $(GOTESTFLAGS) $(RACEFLAGS) ./...
+
+arm64:
+	$(call banner,arm64: GOARCH=arm64 tests under qemu-aarch64; C built with $(ARM64_CC))
+	@command -v qemu-aarch64 >/dev/null || { echo "arm64: qemu-aarch64 is not installed: apt-get install qemu-user"; exit 1; }
+	@command -v $(ARM64_CC) >/dev/null || { echo "arm64: $(ARM64_CC) is not installed: apt-get install gcc-aarch64-linux-gnu"; exit 1; }
+	@test -e $(ARM64_SYSROOT)/lib/ld-linux-aarch64.so.1 || { echo "arm64: no arm64 libc in $(ARM64_SYSROOT): apt-get install libc6-dev-arm64-cross"; exit 1; }
+	CGO_ENABLED=0 GOARCH=arm64 CC=$(ARM64_CC) QEMU_LD_PREFIX=$(ARM64_SYSROOT) \
+		$(GO) test -exec 'bash $(CURDIR)/scripts/qemu-arm64-exec' -timeout $(ARM64_TIMEOUT) $(GOTESTFLAGS) $(ARM64FLAGS) ./...
+
+c:
+	$(call banner,C: csupport and examples/c into $(BUILD)/examples)
+	bash scripts/build-c $(BUILD)/examples
+
+c-test:
+	$(call banner,C tier: csupport/test.sh with $(C_COMPILERS); build only with $(C_CROSS_COMPILERS))
+	@if [ ! -d examples/c ] && [ ! -d csupport ]; then echo "SKIP: neither examples/c nor csupport exists yet"; exit 0; fi; \
+	if [ -f csupport/test.sh ]; then \
+		for cc in $(C_COMPILERS); do \
+			echo "--- CC=$$cc sh csupport/test.sh $(BUILD)/c"; \
+			CC=$$cc sh csupport/test.sh $(BUILD)/c; \
+		done; \
+		for cc in $(C_CROSS_COMPILERS); do \
+			echo "--- CC=$$cc NORUN=1 sh csupport/test.sh $(BUILD)/c (cross: build only)"; \
+			CC=$$cc NORUN=1 sh csupport/test.sh $(BUILD)/c; \
+		done; \
+	else \
+		for cc in $(C_COMPILERS); do \
+			echo "--- CC=$$cc scripts/build-c $(BUILD)/c/$$cc"; \
+			CC=$$cc bash scripts/build-c $(BUILD)/c/$$cc; \
+		done; \
+		echo "SKIP: csupport/test.sh does not exist yet (the C tests did not run; examples/c was only compiled)"; \
+	fi
+
+rust:
+	$(call banner,Rust: examples/rust)
+	@if [ ! -f examples/rust/Cargo.toml ]; then echo "SKIP: examples/rust/Cargo.toml does not exist yet"; exit 0; fi; \
+	command -v cargo >/dev/null || { echo "rust: cargo is not installed (or not on PATH), but examples/rust exists: install Rust (rustup or apt-get install cargo)"; exit 1; }; \
+	cd examples/rust; \
+	echo "cargo build --offline --release"; cargo build --offline --release; \
+	echo "cargo test --offline"; cargo test --offline
+
+demo: c
+	$(call banner,demo)
+	@if [ ! -d examples/go/awake-run ]; then \
+		echo "demo: examples/go/awake-run (the Go host program) does not exist yet; the C plugins are built in $(BUILD)/examples"; exit 1; fi
+	CGO_ENABLED=0 $(GO) run ./examples/go/awake-run $(DEMO_ARGS)
+
+clean:
+	rm -rf $(BUILD) examples/rust/target
+
+# ==== bench (issue 4) -- owned by bench/; see bench/README.md =================
+#   make bench            every benchmark, awake beside tokio, libuv, cgo and
+#                         Go in one run, medians of 5 repeats (< 10 min)
+#   make bench QUICK=1    reduced sizes, 3 repeats (< 90 s once built)
+#   BENCH_JSON=FILE       where the table is written as JSON (default bench.json)
+# Installs libuv1-dev and librust-tokio-dev when missing (apt-get).
+QUICK      ?=
+BENCH_JSON ?= bench.json
+
+.PHONY: bench
+bench:
+	$(call banner,bench: awake against tokio / libuv / cgo / Go)
+	QUICK='$(QUICK)' BENCH_JSON='$(BENCH_JSON)' BUILD='$(BUILD)' GO='$(GO)' bash bench/run.sh
+# ==== end bench ==================================================================
