@@ -3,7 +3,7 @@
 #   make test    every tier below, in order; keeps going after a failure and
 #                prints a summary (FAILFAST=1 stops at the first failure;
 #                TIERS="unit race" runs a subset)
-#   make demo    build the C examples and run the Go host program on one
+#   make demo    build the C (and Rust) examples and run them from Go hosts
 #   make c       build csupport and the C examples into build/examples ($CC)
 #   make fmt     gofmt -w every Go file
 #
@@ -32,7 +32,6 @@ ARM64_CC     ?= aarch64-linux-gnu-gcc
 ARM64_SYSROOT ?= /usr/aarch64-linux-gnu
 C_COMPILERS  ?= gcc clang
 C_CROSS_COMPILERS ?= $(ARM64_CC)
-DEMO_ARGS    ?= $(BUILD)/examples/timer.so sleep 150ms
 
 TIERS ?= fmt-check vet cross lint unit race arm64 c-test rust
 
@@ -122,10 +121,26 @@ rust:
 	echo "cargo test --offline"; cargo test --offline
 
 demo: c
-	$(call banner,demo)
-	@if [ ! -d examples/go/awake-run ]; then \
-		echo "demo: examples/go/awake-run (the Go host program) does not exist yet; the C plugins are built in $(BUILD)/examples"; exit 1; fi
-	CGO_ENABLED=0 $(GO) run ./examples/go/awake-run $(DEMO_ARGS)
+	$(call banner,demo: C futures driven by a Go executor without cgo)
+	CGO_ENABLED=0 $(GO) build -o $(BUILD)/awake-run ./examples/go/awake-run
+	CGO_ENABLED=0 $(GO) build -o $(BUILD)/echo ./examples/go/echo
+	@echo; echo "--- the tutorial's TimerFuture: a host timer (sub-millisecond, timerfd)"
+	$(BUILD)/awake-run $(BUILD)/examples/timer.so sleep 150ms
+	@echo; echo "--- the tutorial's PendingRequest: woken by the plugin's own pthread"
+	$(BUILD)/awake-run $(BUILD)/examples/pending_request.so query 'SELECT 42|100'
+	@echo; echo "--- a join in C of three timers, one waker per child"
+	$(BUILD)/awake-run $(BUILD)/examples/join.so join_timers_wakers 10 20 30
+	@echo; echo "--- 1000 timer futures at once"
+	$(BUILD)/awake-run -n 1000 $(BUILD)/examples/timer.so sleep 5ms
+	@echo; echo "--- a C future awaiting a Go function (host->call)"
+	$(BUILD)/awake-run $(BUILD)/examples/await_go.so ask_go sleep_upper hello from C
+	@echo; echo "--- the C echo server on the reactor, 100 Go clients on loopback"
+	$(BUILD)/echo -plugin $(BUILD)/examples/echo.so -conns 100 -msgs 100 -size 64
+	@if command -v cargo >/dev/null; then \
+		echo; echo "--- a Rust plugin (std only): join of host timers with Rust wakers"; \
+		CARGO_TARGET_DIR=$(CURDIR)/$(BUILD)/rust-target cargo build --offline --release --quiet --manifest-path examples/rust/Cargo.toml && \
+		$(BUILD)/awake-run $(BUILD)/rust-target/release/libawake_example_rust.so join_sleeps 10 20 30; \
+	else echo "(cargo not installed: skipping the Rust plugin)"; fi
 
 clean:
 	rm -rf $(BUILD) examples/rust/target

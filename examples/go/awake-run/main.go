@@ -108,6 +108,10 @@ func run(path string, rest []string, n, workers int, timeout time.Duration, quie
 		fmt.Printf("%s/%s x%d took %v\n", p.Name(), export, n, took.Round(time.Microsecond))
 		fmt.Printf("counters: spawned=%d polled=%d woken=%d stale-wakes=%d pending=%d completed=%d failed=%d cancelled=%d\n",
 			s.Spawned, s.Polled, s.Woken, s.StaleWakes, s.Pending, s.Completed, s.Failed, s.Cancelled)
+		if s.LostWakers+s.WakerMisuse+s.SpuriousWakes+s.WakersHeld > 0 {
+			fmt.Printf("diagnostics: lost-wakers=%d waker-misuse=%d spurious-wakes=%d wakers-held-at-finish=%d\n",
+				s.LostWakers, s.WakerMisuse, s.SpuriousWakes, s.WakersHeld)
+		}
 	}
 	return nil
 }
