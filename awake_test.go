@@ -89,7 +89,7 @@ func TestTimersFireInDeadlineOrderAndNotEarly(t *testing.T) {
 
 func TestCancelledTimerNeverWakes(t *testing.T) {
 	rt, p := runtimeWith(t, "timer", awake.WithWorkers(1))
-	task, err := p.Spawn("sleep", []byte("30ms"))
+	task, err := p.Spawn("sleep", []byte("300ms"))
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return rt.Stats().Polled >= 1 }, 10*time.Second, time.Millisecond)
 	task.Cancel()
@@ -97,7 +97,7 @@ func TestCancelledTimerNeverWakes(t *testing.T) {
 	_, err = task.Result()
 	require.ErrorIs(t, err, awake.ErrCancelled)
 	before := rt.Stats()
-	time.Sleep(60 * time.Millisecond) // past the deadline the timer had
+	time.Sleep(400 * time.Millisecond) // past the deadline the timer had
 	after := rt.Stats()
 	require.Equal(t, before.Polled, after.Polled, "no poll after cancellation")
 	require.Equal(t, before.Woken, after.Woken, "the closed timer never woke anything")
