@@ -99,6 +99,7 @@ func newWorker(e *Executor, idx int) (*worker, error) {
 	if w.inboxWaker, err = q.NewWaker(inboxToken); err != nil {
 		return nil, err
 	}
+	r.OnWake(q.Awake)
 	registerWorker(w)
 	return w, nil
 }

@@ -27,7 +27,14 @@ type Reactor struct {
 	ios    slab // abi.IO slots; IO.Reserved = slot index
 	fired  int  // events fired by the current Turn
 	stats  Stats
+	onWake func()
 }
+
+// OnWake sets a function Turn calls as soon as the OS wait returns, before
+// it fires anything: the executor marks itself awake there, so that the
+// wakes those firings cause do not write the wake fd for a worker that is
+// already running.
+func (r *Reactor) OnWake(f func()) { r.onWake = f }
 
 // Stats are a reactor's counters.
 type Stats struct {

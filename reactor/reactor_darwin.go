@@ -128,6 +128,9 @@ func (p *poller) wait(r *Reactor, block bool) error {
 	if err != nil {
 		return fmt.Errorf("awake reactor: kevent wait: %w", err)
 	}
+	if r.onWake != nil {
+		r.onWake()
+	}
 	var buf [64]byte
 	for _, ev := range p.events[:n] {
 		switch {
