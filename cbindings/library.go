@@ -42,6 +42,8 @@ type Library struct {
 	made   bool               // a make function was called: never unload
 	live   map[abi.Future]int // futures made and not yet dropped (a count: equal futures may coexist)
 	nlive  int                // sum of live
+
+	taskNames map[string]string // "plugin/export" per export, for task names
 }
 
 // Path returns the path the library was opened from.

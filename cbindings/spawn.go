@@ -12,7 +12,20 @@ func (l *Library) Future(name string, args []byte) (*executor.Foreign, error) {
 	if err != nil {
 		return nil, err
 	}
-	fo := &executor.Foreign{F: f, Name: l.desc.name + "/" + name}
-	fo.DropFunc = func() { _ = l.DropFuture(f) }
-	return fo, nil
+	return &executor.Foreign{F: f, Name: l.taskName(name), Owner: l}, nil
+}
+
+// taskName returns "plugin/export", built once per export.
+func (l *Library) taskName(export string) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if n, ok := l.taskNames[export]; ok {
+		return n
+	}
+	if l.taskNames == nil {
+		l.taskNames = map[string]string{}
+	}
+	n := l.desc.name + "/" + export
+	l.taskNames[export] = n
+	return n
 }

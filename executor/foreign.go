@@ -16,10 +16,15 @@ import (
 type Foreign struct {
 	F    abi.Future
 	Name string // "plugin/export", used in errors and logs
-	// DropFunc, if set, releases the future instead of calling its vtable's
-	// drop directly (a plugin library uses it to keep its count of live
-	// futures). It is called exactly once.
-	DropFunc func()
+	// Owner, if set, releases the future (Owner.DropFuture) instead of a
+	// direct call of its vtable's drop: a plugin library uses it to keep its
+	// count of live futures. It is called exactly once.
+	Owner FutureOwner
+}
+
+// FutureOwner releases futures it made (a plugin library).
+type FutureOwner interface {
+	DropFuture(abi.Future) error
 }
 
 // Poll calls the C poll function.
@@ -27,11 +32,12 @@ func (f *Foreign) Poll(cx *Context) (bool, any, error) {
 	return cx.w.pollForeign(cx.t, f)
 }
 
-// Drop releases the future: DropFunc if set, else the C drop function.
+// Drop releases the future: through its Owner if set, else the C drop
+// function.
 func (f *Foreign) Drop() {
 	switch {
-	case f.DropFunc != nil:
-		f.DropFunc()
+	case f.Owner != nil:
+		_ = f.Owner.DropFuture(f.F)
 	case f.F.Vtable != nil && f.F.Vtable.Drop != 0:
 		ccall.Call1(f.F.Vtable.Drop, f.F.Self)
 	}
