@@ -3,7 +3,6 @@ package ctest
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -38,7 +37,7 @@ func TestBuildExeIncludesHeader(t *testing.T) {
 	if filepath.Base(exe) != "prog" {
 		t.Fatalf("Build output %s, want a file named prog", exe)
 	}
-	out, err := exec.Command(exe).CombinedOutput()
+	out, err := Command(t, exe).CombinedOutput()
 	if err != nil {
 		t.Fatalf("running %s: %v\n%s", exe, err, out)
 	}
