@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/awake-rt/awake/abi"
+	"github.com/awake-rt/awake/executor"
 )
 
 // hostImpl is what serves the host table's functions. The executor (a later
@@ -91,6 +92,11 @@ func hostTable() *abi.Host {
 			Spawn:      purego.NewCallback(hostSpawn),
 			Log:        purego.NewCallback(hostLog),
 			Call:       purego.NewCallback(hostCall),
+		}
+		// timer_open and timer_close: the executor's runtime-free assembly
+		// when it has it, with these callbacks as its slow path.
+		if open, cls := executor.SetTimerSlowPaths(h.TimerOpen, h.TimerClose); open != 0 && cls != 0 {
+			h.TimerOpen, h.TimerClose = open, cls
 		}
 		if err := unix.Mprotect(mem, unix.PROT_READ); err != nil {
 			panic(fmt.Sprintf("awake: cannot make the host table read-only: %v", err))

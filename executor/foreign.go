@@ -69,6 +69,7 @@ func (w *worker) pollForeign(t *task, f *Foreign) (bool, any, error) {
 	w.inPoll = 1
 	e.status = int32(w.fr.Call4(vt.Poll, f.F.Self, w.pb.addr(0), out, w.pb.addr(0)+entryErr))
 	w.inPoll = 0
+	w.flushTimerOps()
 	return w.result(t, f, e, out)
 }
 
@@ -122,6 +123,7 @@ func (w *worker) pollBatch() {
 	w.inPoll = n
 	w.runBatch(n)
 	w.inPoll = 0
+	w.flushTimerOps()
 	for i, t := range w.batch {
 		w.inBatch[i] = nil
 		f := t.fut.(*Foreign)

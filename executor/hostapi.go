@@ -22,6 +22,7 @@ var (
 
 	workersMu sync.RWMutex
 	byPage    = map[uintptr]*worker{} // pages of each worker's poll block
+	byOps     = map[uintptr]*worker{} // each worker's timer-ops block
 )
 
 // SetHost installs the awake_host table that every C poll's context carries
@@ -35,6 +36,7 @@ func registerWorker(w *worker) {
 	for off := uintptr(0); off < blockSize; off += pageSize {
 		byPage[w.pb.base+off] = w
 	}
+	byOps[w.tops.base] = w
 	workersMu.Unlock()
 }
 
@@ -43,6 +45,7 @@ func unregisterWorker(w *worker) {
 	for off := uintptr(0); off < blockSize; off += pageSize {
 		delete(byPage, w.pb.base+off)
 	}
+	delete(byOps, w.tops.base)
 	workersMu.Unlock()
 }
 
@@ -88,17 +91,18 @@ func (p Poller) TaskName() string { return p.t.name }
 // TaskID returns the task's id.
 func (p Poller) TaskID() uint64 { return p.t.id }
 
-// OpenTimer opens a timer on the task's worker's reactor.
+// OpenTimer opens a timer on the task's worker's reactor. This is the slow
+// path of the runtime-free timer_open (timerops.go): it applies the queued
+// operations and refills the free list before opening.
 func (p Poller) OpenTimer(deadlineNs uint64) (*abi.Timer, error) {
-	t, err := p.w.r.OpenTimer(deadlineNs)
-	if err == nil {
-		owners.Store(uintptr(unsafe.Pointer(t)), p.w)
-	}
-	return t, err
+	p.w.flushTimerOps()
+	p.w.refillTimers()
+	return p.w.r.OpenTimer(deadlineNs)
 }
 
 // ResetTimer re-arms a timer of the task's worker.
 func (p Poller) ResetTimer(t *abi.Timer, deadlineNs uint64) error {
+	p.w.flushTimerOps() // the timer may still be queued for arming
 	return p.w.r.ResetTimer(t, deadlineNs)
 }
 
@@ -116,12 +120,13 @@ func (p Poller) OpenIO(fd int32, interest uint32) (*abi.IO, error) {
 // no context.
 var owners sync.Map
 
-// CloseTimer closes a timer opened through a Poller. Closing an unknown
-// (already closed) timer is ignored; a timer whose executor has closed is
-// released with it.
+// CloseTimer closes a timer opened through a Poller (the slow path of the
+// runtime-free timer_close). Its worker is found through the tag in the
+// timer's slot; a timer whose executor has closed is released with it.
 func CloseTimer(t *abi.Timer) {
-	if w, ok := owners.LoadAndDelete(uintptr(unsafe.Pointer(t))); ok {
-		w.(*worker).r.CloseTimer(t)
+	if w := timerOwner(t); w != nil {
+		w.flushTimerOps()
+		w.r.CloseTimer(t)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/awake-rt/awake/abi"
 	"github.com/awake-rt/awake/internal/ccall"
@@ -40,12 +41,13 @@ const turnEvery = 61
 // worker owns a run queue, a reactor and the tasks spawned onto it. Its loop
 // runs on one goroutine locked to one OS thread.
 type worker struct {
-	e   *Executor
-	idx int
-	q   *vtable.Queue
-	r   *reactor.Reactor
-	pb  *pollBlock    // C-visible poll entries (contexts, outputs)
-	fr  *ccall.Frames // call frames for C polls, outside the Go heap
+	e    *Executor
+	idx  int
+	q    *vtable.Queue
+	r    *reactor.Reactor
+	pb   *pollBlock    // C-visible poll entries (contexts, outputs)
+	fr   *ccall.Frames // call frames for C polls, outside the Go heap
+	tops *timerOps     // runtime-free timer_open/timer_close queue
 
 	batch   []*task         // C futures collected for one pollBatch
 	inBatch [batchMax]*task // task of each entry while C runs
@@ -99,6 +101,13 @@ func newWorker(e *Executor, idx int) (*worker, error) {
 	if w.inboxWaker, err = q.NewWaker(inboxToken); err != nil {
 		return nil, err
 	}
+	if w.tops, err = newTimerOps(); err != nil {
+		return nil, fmt.Errorf("awake: worker %d: %w", idx, err)
+	}
+	r.SetTimerTag(w.tops.base)
+	for i := range batchMax {
+		*(*uintptr)(unsafe.Pointer(&pb.mem[i*entrySize+entryOps])) = w.tops.base
+	}
 	r.OnWake(q.Awake)
 	registerWorker(w)
 	return w, nil
@@ -143,6 +152,7 @@ func (w *worker) run() {
 }
 
 func (w *worker) turn(timeout time.Duration) {
+	w.flushTimerOps()
 	if _, err := w.r.Turn(timeout); err != nil {
 		w.e.log.Error("awake: reactor turn failed; the worker keeps running", "worker", w.idx, "err", err)
 	}
@@ -321,6 +331,7 @@ func (w *worker) finish(t *task, v any, err error) {
 		w.current = t
 		w.safeDrop(t, d)
 		w.current = nil
+		w.flushTimerOps() // a C drop may have closed timers
 	}
 	t.fut = nil
 	refs, queued := vtable.CellOf(t.waker).Refs()
@@ -371,6 +382,7 @@ func (w *worker) shutdown() {
 		}
 		w.takeInbox() // tasks spawned by futures' drops are dropped too
 	}
+	w.flushTimerOps()
 	unregisterWorker(w)
 	vtable.Drop(w.inboxWaker)
 	if w.e.cfg.Checked {

@@ -28,6 +28,8 @@ type Reactor struct {
 	fired  int  // events fired by the current Turn
 	stats  Stats
 	onWake func()
+
+	timerTag uintptr // written into each timer slot (SetTimerTag)
 }
 
 // OnWake sets a function Turn calls as soon as the OS wait returns, before
@@ -51,7 +53,7 @@ type Stats struct {
 // timer source.
 func New() (*Reactor, error) {
 	r := &Reactor{
-		timers: newSlab("timer", unsafe.Sizeof(abi.Timer{})),
+		timers: newSlab("timer", TimerSlot),
 		ios:    newSlab("io", unsafe.Sizeof(abi.IO{})),
 	}
 	if err := r.p.open(); err != nil {

@@ -28,8 +28,59 @@ func (r *Reactor) OpenTimer(deadlineNs uint64) (*abi.Timer, error) {
 	r.initEvent(&t.Event)
 	t.DeadlineNs = deadlineNs
 	t.Reserved = uint64(i)
+	*(*uintptr)(unsafe.Add(p, TimerTagOffset)) = r.timerTag
 	r.heap.set(i, deadlineNs)
 	return t, nil
+}
+
+// Timer slots are TimerSlot bytes: the awake_timer the plugin sees, then
+// host-private words a plugin never touches. The word at TimerTagOffset is a
+// tag the reactor's owner chooses (SetTimerTag): the executor stores the
+// address of its worker's timer-ops block there, so the runtime-free
+// timer_close can find it from the timer alone.
+const (
+	TimerSlot      = 64
+	TimerTagOffset = 40
+)
+
+// SetTimerTag sets the tag written into every timer slot this reactor hands
+// out from now on.
+func (r *Reactor) SetTimerTag(tag uintptr) { r.timerTag = tag }
+
+// AllocTimer hands out a timer that is not armed: it never fires until
+// ArmTimer. The executor pre-allocates these for the runtime-free
+// timer_open, which fills in the deadline and queues the arming.
+func (r *Reactor) AllocTimer() (*abi.Timer, error) {
+	if r.closed {
+		return nil, ErrClosed
+	}
+	i, p, err := r.timers.alloc()
+	if err != nil {
+		return nil, err
+	}
+	r.heap.track(i)
+	t := (*abi.Timer)(p)
+	r.initEvent(&t.Event)
+	t.DeadlineNs = 0
+	t.Reserved = uint64(i)
+	*(*uintptr)(unsafe.Add(p, TimerTagOffset)) = r.timerTag
+	return t, nil
+}
+
+// ArmTimer (re)arms t for deadlineNs without touching its event: the
+// arming half of OpenTimer, for a timer from AllocTimer.
+func (r *Reactor) ArmTimer(t *abi.Timer, deadlineNs uint64) error {
+	i, ok := r.timers.lookup(unsafe.Pointer(t), t.Reserved)
+	if !ok {
+		r.stats.Misuse++
+		return errNotTimer
+	}
+	if r.closed {
+		return ErrClosed
+	}
+	t.DeadlineNs = deadlineNs
+	r.heap.set(i, deadlineNs)
+	return nil
 }
 
 // ResetTimer re-arms t for deadlineNs: it forgets a past firing (READY) and
