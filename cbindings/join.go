@@ -31,13 +31,11 @@ func (j *joinFuture) poll(w abi.Waker, out, errOut uintptr) int32 {
 	if j.done {
 		return abi.Misuse
 	}
-	select {
-	case <-j.h.Done():
+	if j.h.Finished() {
 		j.done = true
 		j.waiter.drop()
 		v, err := j.h.Result()
 		return writeResult(v, err, j.vt, out, errOut)
-	default:
 	}
 	j.waiter.park(w)
 	j.once.Do(func() { j.p.OnDone(j.h, j.waiter.wake) })

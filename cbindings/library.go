@@ -89,6 +89,14 @@ func (l *Library) Live() int {
 // poll or drop, bad output alignment) is ErrBadFuture, and is leaked rather
 // than passed to functions that may be garbage.
 func (l *Library) MakeFuture(name string, args []byte) (abi.Future, error) {
+	return l.makeFuture(name, args, true)
+}
+
+// makeFuture is MakeFuture; track=false counts the future in Live without
+// remembering it (for futures the executor owns and drops exactly once
+// itself: a map entry per pending task is memory the executor does not
+// need).
+func (l *Library) makeFuture(name string, args []byte, track bool) (abi.Future, error) {
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
@@ -140,7 +148,9 @@ func (l *Library) MakeFuture(name string, args []byte) (abi.Future, error) {
 	}
 	f := abi.Future{Self: out[0], Vtable: (*abi.FutureVtable)(cptr(out[1]))}
 	l.mu.Lock()
-	l.live[f]++
+	if track {
+		l.live[f]++
+	}
 	l.nlive++
 	l.mu.Unlock()
 	return f, nil
@@ -274,4 +284,19 @@ func (l *Library) Symbol(name string) (uintptr, error) {
 		return 0, &LoadError{Path: l.path, Symbol: name, Kind: ErrSymbolMissing, Detail: "the library does not export it: " + loaderMessage(err), Err: err}
 	}
 	return p, nil
+}
+
+// untracked is the owner of futures made with track=false: it drops them
+// and keeps Live's count, without the double-drop bookkeeping (the executor
+// drops each exactly once).
+type untracked Library
+
+// DropFuture calls f's drop and stops counting it.
+func (u *untracked) DropFuture(f abi.Future) error {
+	l := (*Library)(u)
+	l.mu.Lock()
+	l.nlive--
+	l.mu.Unlock()
+	ccall.Call1(f.Vtable.Drop, f.Self)
+	return nil
 }

@@ -8,11 +8,11 @@ import (
 // spawn the result with (*executor.Executor).Spawn. The library counts it as
 // live until the executor drops it.
 func (l *Library) Future(name string, args []byte) (*executor.Foreign, error) {
-	f, err := l.MakeFuture(name, args)
+	f, err := l.makeFuture(name, args, false)
 	if err != nil {
 		return nil, err
 	}
-	return &executor.Foreign{F: f, Name: l.taskName(name), Owner: l}, nil
+	return &executor.Foreign{F: f, Name: l.taskName(name), Owner: (*untracked)(l)}, nil
 }
 
 // taskName returns "plugin/export", built once per export.

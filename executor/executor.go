@@ -127,7 +127,7 @@ func (w *worker) newTask(f Future, name string) (*task, error) {
 		return nil, fmt.Errorf("awake: spawning %q: %w", name, err)
 	}
 	w.e.stats.spawned.Add(1)
-	return &task{id: id, name: name, fut: f, waker: wk, worker: w, done: make(chan struct{})}, nil
+	return &task{id: id, name: name, fut: f, waker: wk, worker: w}, nil
 }
 
 // Close stops accepting tasks, drops every pending future exactly once

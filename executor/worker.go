@@ -137,7 +137,10 @@ func (w *worker) run() {
 		if len(w.runnable) > 0 {
 			w.pollRunnable()
 			if w.rounds++; w.rounds%turnEvery == 0 {
-				w.turn(0)
+				w.flushTimerOps()
+				if w.r.Due() { // no fd and no timer due: skip the syscall
+					w.turn(0)
+				}
 			}
 			continue
 		}
@@ -357,7 +360,7 @@ func (w *worker) finish(t *task, v any, err error) {
 	default:
 		w.e.stats.failed.Add(1)
 	}
-	close(t.done)
+	t.markDone()
 	for _, f := range t.onDone {
 		f()
 	}

@@ -92,6 +92,17 @@ func (r *Reactor) Stats() Stats {
 	return s
 }
 
+// Due reports whether a non-blocking Turn could fire anything: an fd is
+// registered (its readiness is only learnt from the OS), or a timer is due.
+// A busy executor skips the turn's syscall otherwise.
+func (r *Reactor) Due() bool {
+	if r.ios.live > 0 {
+		return true
+	}
+	d, ok := r.heap.min()
+	return ok && d <= Now()
+}
+
 // NextDeadline returns the earliest armed timer deadline (CLOCK_MONOTONIC ns).
 func (r *Reactor) NextDeadline() (uint64, bool) { return r.heap.min() }
 
