@@ -26,12 +26,12 @@ const (
 // Diagnostics log before they count, so that a reader who sees the counter
 // move also finds the log record.
 
-func (e *Executor) lostWaker(t *task) {
+func (e *Executor) lostWaker(w *worker, t *task) {
 	e.log.Error("awake: task returned PENDING without keeping its waker: nothing can wake it (register the waker -- clone cx->waker or park it with awake_event_poll -- before returning PENDING)",
-		"task", t.id, "name", t.name, "policy", e.cfg.LostWaker.String())
+		"task", t.id, "name", t.label(), "policy", e.cfg.LostWaker.String())
 	e.stats.lostWakers.Add(1)
 	if e.cfg.LostWaker == FailLostWaker {
-		t.worker.finish(t, nil, &TaskError{Task: t.id, Name: t.name, Reason: "returned PENDING without keeping a waker (no clone, no reactor registration): it could never be woken", Err: ErrNoWaker})
+		w.finish(t, nil, &TaskError{Task: t.id, Name: t.label(), Reason: "returned PENDING without keeping a waker (no clone, no reactor registration): it could never be woken", Err: ErrNoWaker})
 	}
 }
 
@@ -43,7 +43,7 @@ func (p LostWakerPolicy) String() string {
 }
 
 func (e *Executor) wakerMisuse(t *task, what string) {
-	e.log.Error("awake: waker refcount misuse: "+what, "task", t.id, "name", t.name)
+	e.log.Error("awake: waker refcount misuse: "+what, "task", t.id, "name", t.label())
 	e.stats.wakerMisuse.Add(1)
 }
 

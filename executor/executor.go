@@ -117,7 +117,7 @@ func (e *Executor) Spawn(f Future, opts ...SpawnOption) (*JoinHandle, error) {
 		return nil, err
 	}
 	w.post(op{kind: opSpawn, t: t})
-	return &JoinHandle{t}, nil
+	return &JoinHandle{t, w}, nil
 }
 
 func (w *worker) newTask(f Future, name string) (*task, error) {
@@ -127,7 +127,13 @@ func (w *worker) newTask(f Future, name string) (*task, error) {
 		return nil, fmt.Errorf("awake: spawning %q: %w", name, err)
 	}
 	w.e.stats.spawned.Add(1)
-	return &task{id: id, name: name, fut: f, waker: wk, worker: w}, nil
+	t := &task{id: id, fut: f, waker: wk}
+	if fo, ok := f.(*Foreign); ok && fo.Name == name {
+		t.namep = &fo.Name // no copy of the name per task
+	} else if name != "" {
+		t.namep = &name
+	}
+	return t, nil
 }
 
 // Close stops accepting tasks, drops every pending future exactly once

@@ -112,7 +112,7 @@ func (w *worker) pollBatch() {
 	n := len(w.batch)
 	if hostTable() == nil {
 		for _, t := range w.batch {
-			w.settle(t, true, nil, &TaskError{Task: t.id, Name: t.name, Reason: "no host table is installed (import github.com/awake-rt/awake/cbindings, which installs it)"})
+			w.settle(t, true, nil, &TaskError{Task: t.id, Name: t.label(), Reason: "no host table is installed (import github.com/awake-rt/awake/cbindings, which installs it)"})
 		}
 		w.batch = w.batch[:0]
 		return

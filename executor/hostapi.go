@@ -86,7 +86,7 @@ const pageSize = 4096
 func (p Poller) Executor() *Executor { return p.w.e }
 
 // TaskName returns "plugin/export" (or the spawn name) of the task.
-func (p Poller) TaskName() string { return p.t.name }
+func (p Poller) TaskName() string { return p.t.label() }
 
 // TaskID returns the task's id.
 func (p Poller) TaskID() uint64 { return p.t.id }
@@ -156,7 +156,7 @@ func (p Poller) Spawn(f Future, name string) (*JoinHandle, error) {
 	}
 	p.w.tasks[t.id] = t
 	p.w.schedule(t)
-	return &JoinHandle{t}, nil
+	return &JoinHandle{t, p.w}, nil
 }
 
 // OnDone registers fn to run on the worker when h's task finishes (at once
@@ -166,10 +166,10 @@ func (p Poller) OnDone(h *JoinHandle, fn func()) {
 		fn()
 		return
 	}
-	h.t.onDone = append(h.t.onDone, fn)
+	p.w.onDone[h.t] = append(p.w.onDone[h.t], fn)
 }
 
 // Log writes a plugin log record, tagged with the task.
 func (p Poller) Log(level int32, msg string) {
-	p.w.e.log.Log(context.Background(), slog.Level(level), msg, "task", p.t.id, "name", p.t.name, "worker", p.w.idx)
+	p.w.e.log.Log(context.Background(), slog.Level(level), msg, "task", p.t.id, "name", p.t.label(), "worker", p.w.idx)
 }

@@ -11,63 +11,85 @@ import (
 // task is one spawned future. Fields without a comment are touched only by
 // the owning worker.
 type task struct {
-	id     uint64
-	name   string
-	fut    Future
-	waker  abi.Waker // the task's own reference to its host waker cell
-	worker *worker
-	polls  uint64
+	id    uint64
+	namep *string // the name, shared with the Foreign or the spawn option; nil: none
+	fut   Future
+	waker abi.Waker // the task's own reference to its host waker cell
 
-	// Written by the worker before the task is marked done; read by anyone
-	// after.
-	value any
-	err   error
-	done  atomic.Pointer[chan struct{}] // nil, a waiter's channel, or &closedDone
+	done atomic.Pointer[doneState] // nil while nobody waits and it runs
 
 	cancelReq atomic.Bool // set by Cancel from any goroutine
 	cancelled bool        // Cancel was delivered to the future
 	scheduled bool        // in the worker's runnable list
 	finished  bool
-
-	// completion observers registered by the worker (C join futures).
-	onDone []func()
 }
 
-// closedDone marks a finished task; its channel is closed. The done channel
-// of a task is made only when someone waits for it while it runs (most tasks
-// are never waited on before they finish): 96 bytes saved per pending task.
-var closedDone = func() *chan struct{} {
+// result is a finished task's outcome.
+type result struct {
+	value any
+	err   error
+}
+
+// doneState is a task's completion: made by the first waiter while the task
+// runs (its channel is closed at the end), or at the end with the result.
+// Most tasks are never waited on while running, so a pending task carries
+// neither a channel nor a result (memory per pending task).
+type doneState struct {
+	ch    chan struct{}
+	res   result
+	final bool // res is valid, ch is closed
+}
+
+var closedCh = func() chan struct{} {
 	c := make(chan struct{})
 	close(c)
-	return &c
+	return c
 }()
 
 // doneChan returns a channel closed when t finishes.
 func (t *task) doneChan() <-chan struct{} {
 	for {
-		p := t.done.Load()
-		if p != nil {
-			return *p
+		if p := t.done.Load(); p != nil {
+			return p.ch
 		}
-		c := make(chan struct{})
-		if t.done.CompareAndSwap(nil, &c) {
-			return c
+		ds := &doneState{ch: make(chan struct{})}
+		if t.done.CompareAndSwap(nil, ds) {
+			return ds.ch
 		}
 	}
 }
 
-// markDone publishes the result (written before) and wakes waiters.
-func (t *task) markDone() {
-	if p := t.done.Swap(closedDone); p != nil && p != closedDone {
-		close(*p)
+// markDone publishes the result and wakes waiters.
+func (t *task) markDone(v any, err error) {
+	if old := t.done.Swap(&doneState{ch: closedCh, res: result{v, err}, final: true}); old != nil && !old.final {
+		close(old.ch)
 	}
 }
 
 // isDone reports whether the task finished (its result is readable).
-func (t *task) isDone() bool { return t.done.Load() == closedDone }
+func (t *task) isDone() bool {
+	p := t.done.Load()
+	return p != nil && p.final
+}
+
+func (t *task) result() (any, error) {
+	r := t.done.Load().res
+	return r.value, r.err
+}
+
+// label is the task's name: "plugin/export" for plugin futures.
+func (t *task) label() string {
+	if t.namep == nil {
+		return ""
+	}
+	return *t.namep
+}
 
 // JoinHandle waits for a spawned task. It may be used from any goroutine.
-type JoinHandle struct{ t *task }
+type JoinHandle struct {
+	t *task
+	w *worker // the task's worker (kept here, not in the task: memory)
+}
 
 // ID returns the task id.
 func (h *JoinHandle) ID() uint64 { return h.t.id }
@@ -83,9 +105,9 @@ func (h *JoinHandle) Finished() bool { return h.t.isDone() }
 // Result returns the task's value and error; valid once Done is closed.
 func (h *JoinHandle) Result() (any, error) {
 	if h.t.isDone() {
-		return h.t.value, h.t.err
+		return h.t.result()
 	}
-	return nil, fmt.Errorf("awake: task %d (%s) has not finished; wait on Done() or call Await", h.t.id, h.t.name)
+	return nil, fmt.Errorf("awake: task %d (%s) has not finished; wait on Done() or call Await", h.t.id, h.t.label())
 }
 
 // Await blocks until the task finishes or ctx ends. When ctx ends first the
@@ -93,14 +115,14 @@ func (h *JoinHandle) Result() (any, error) {
 // returns ctx's error.
 func (h *JoinHandle) Await(ctx context.Context) (any, error) {
 	if h.t.isDone() {
-		return h.t.value, h.t.err
+		return h.t.result()
 	}
 	select {
 	case <-h.t.doneChan():
-		return h.t.value, h.t.err
+		return h.t.result()
 	case <-ctx.Done():
 		h.Cancel()
-		return nil, fmt.Errorf("awake: awaiting task %d (%s): %w (the task was cancelled)", h.t.id, h.t.name, ctx.Err())
+		return nil, fmt.Errorf("awake: awaiting task %d (%s): %w (the task was cancelled)", h.t.id, h.t.label(), ctx.Err())
 	}
 }
 
@@ -112,5 +134,5 @@ func (h *JoinHandle) Cancel() {
 	if h.t.cancelReq.Swap(true) {
 		return
 	}
-	h.t.worker.post(op{kind: opCancel, t: h.t})
+	h.w.post(op{kind: opCancel, t: h.t})
 }

@@ -63,9 +63,10 @@ type worker struct {
 	woken    []uint64
 	ops      []op
 	cx       Context
-	current  *task             // task being polled or dropped (for host calls)
-	names    map[uint64]string // checked mode: names of finished tasks whose cell is live
-	retired  []retiredCell     // checked mode: cells never reused, scanned for misuse
+	current  *task              // task being polled or dropped (for host calls)
+	onDone   map[*task][]func() // completion observers (C join futures), kept off the task
+	names    map[uint64]string  // checked mode: names of finished tasks whose cell is live
+	retired  []retiredCell      // checked mode: cells never reused, scanned for misuse
 	rounds   uint64
 	closing  bool
 	exited   chan struct{}
@@ -93,7 +94,7 @@ func newWorker(e *Executor, idx int) (*worker, error) {
 		r.Close()
 		return nil, fmt.Errorf("awake: worker %d: %w", idx, err)
 	}
-	w := &worker{e: e, idx: idx, q: q, r: r, pb: pb, fr: fr, tasks: make(map[uint64]*task), exited: make(chan struct{})}
+	w := &worker{e: e, idx: idx, q: q, r: r, pb: pb, fr: fr, tasks: make(map[uint64]*task), onDone: make(map[*task][]func()), exited: make(chan struct{})}
 	if e.cfg.Checked {
 		q.SetQuarantine(true)
 		w.names = make(map[uint64]string)
@@ -278,7 +279,6 @@ func (w *worker) poll(t *task) {
 // settle records a poll's outcome: the task finishes, or stays pending and
 // must hold a way to be woken.
 func (w *worker) settle(t *task, ready bool, v any, err error) {
-	t.polls++
 	w.polled++
 	if ready {
 		w.finish(t, v, err)
@@ -288,7 +288,7 @@ func (w *worker) settle(t *task, ready bool, v any, err error) {
 	// other tasks) and no wake during the poll: nothing can ever wake the
 	// task. This is the tutorial's silent deadlock.
 	if refs, queued := vtable.CellOf(t.waker).Refs(); refs <= 1 && !queued {
-		w.e.lostWaker(t)
+		w.e.lostWaker(w, t)
 	}
 }
 
@@ -298,8 +298,8 @@ func (w *worker) safePoll(t *task) (ready bool, v any, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			stack := debug.Stack()
-			w.e.log.Error("awake: future panicked; the task fails", "task", t.id, "name", t.name, "panic", p, "stack", string(stack))
-			ready, v, err = true, nil, &TaskError{Task: t.id, Name: t.name, Reason: fmt.Sprintf("the future panicked: %v", p)}
+			w.e.log.Error("awake: future panicked; the task fails", "task", t.id, "name", t.label(), "panic", p, "stack", string(stack))
+			ready, v, err = true, nil, &TaskError{Task: t.id, Name: t.label(), Reason: fmt.Sprintf("the future panicked: %v", p)}
 		}
 	}()
 	return t.fut.Poll(&w.cx)
@@ -345,13 +345,12 @@ func (w *worker) finish(t *task, v any, err error) {
 		w.e.stats.wakersHeld.Add(1) // clones outlive the task: their wakes will be stale
 	}
 	if w.e.cfg.Checked {
-		w.names[t.id] = t.name
+		w.names[t.id] = t.label()
 	}
 	vtable.Drop(t.waker)
 	if err == nil && t.cancelled && v == nil {
 		err = ErrCancelled
 	}
-	t.value, t.err = v, err
 	switch {
 	case err == nil:
 		w.e.stats.completed.Add(1)
@@ -360,17 +359,19 @@ func (w *worker) finish(t *task, v any, err error) {
 	default:
 		w.e.stats.failed.Add(1)
 	}
-	t.markDone()
-	for _, f := range t.onDone {
-		f()
+	t.markDone(v, err)
+	if fns, ok := w.onDone[t]; ok {
+		delete(w.onDone, t)
+		for _, f := range fns {
+			f()
+		}
 	}
-	t.onDone = nil
 }
 
 func (w *worker) safeDrop(t *task, d Dropper) {
 	defer func() {
 		if p := recover(); p != nil {
-			w.e.log.Error("awake: future panicked in Drop", "task", t.id, "name", t.name, "panic", p, "stack", string(debug.Stack()))
+			w.e.log.Error("awake: future panicked in Drop", "task", t.id, "name", t.label(), "panic", p, "stack", string(debug.Stack()))
 		}
 	}()
 	d.Drop()
