@@ -124,6 +124,9 @@ func (w *worker) pollBatch() {
 	w.runBatch(n)
 	w.inPoll = 0
 	w.flushTimerOps()
+	// Counted before any task of the batch is settled (a waiter woken by a
+	// settle sees its poll counted), with one atomic add per batch.
+	w.e.stats.polled.Add(uint64(n))
 	for i, t := range w.batch {
 		w.inBatch[i] = nil
 		f := t.fut.(*Foreign)

@@ -52,7 +52,6 @@ type worker struct {
 	batch   []*task         // C futures collected for one pollBatch
 	inBatch [batchMax]*task // task of each entry while C runs
 	inPoll  int             // entries in use while C runs (0: none)
-	polled  uint64          // polls this round, added to the stats after it
 
 	inboxMu    sync.Mutex
 	inbox      []op
@@ -260,8 +259,6 @@ func (w *worker) pollRunnable() {
 	if len(w.batch) > 0 {
 		w.pollBatch()
 	}
-	w.e.stats.polled.Add(w.polled) // once per round: one atomic, not one per poll
-	w.polled = 0
 	if w.runnable == nil {
 		w.runnable = run[:0]
 	}
@@ -273,13 +270,13 @@ func (w *worker) poll(t *task) {
 	w.current = t
 	ready, v, err := w.safePoll(t)
 	w.current = nil
+	w.e.stats.polled.Add(1)
 	w.settle(t, ready, v, err)
 }
 
 // settle records a poll's outcome: the task finishes, or stays pending and
 // must hold a way to be woken.
 func (w *worker) settle(t *task, ready bool, v any, err error) {
-	w.polled++
 	if ready {
 		w.finish(t, v, err)
 		return
