@@ -159,3 +159,45 @@ bench:
 	$(call banner,bench: awake against tokio / libuv / cgo / Go)
 	QUICK='$(QUICK)' BENCH_JSON='$(BENCH_JSON)' BUILD='$(BUILD)' GO='$(GO)' bash bench/run.sh
 # ==== end bench ==================================================================
+
+# ==== stress, fuzz, asan (issue 5) -- owned by stress_test.go, *_fuzz_test.go, scripts/asan ====
+#   make stress   the load tests at full size (AWAKE_STRESS=full, about 90 s):
+#                 8 foreign threads x 10M wakes on 10k tasks, 1M live timers
+#                 with random cancels, 100k concurrent tasks, echo with 1000
+#                 connections x 100 messages, a 60 s soak (RSS and fds flat).
+#                 `go test` (unit, race) runs them at a size of seconds.
+#   make fuzz     every fuzz target for FUZZTIME (default 5s) each; the seed
+#                 corpora (testdata/fuzz/ of cbindings and executor) also run
+#                 in every plain `go test`.
+#   make asan     scripts/asan: the root package's tests with every C plugin
+#                 built with -fsanitize=address,undefined (gcc's runtimes
+#                 preloaded into the Go test binary), then csupport/test.sh
+#                 with the same CFLAGS for gcc and clang (about 75 s;
+#                 ASAN_PKGS=". ./cbindings ./executor" adds those, about 2 min).
+STRESS_TIMEOUT ?= 20m
+FUZZTIME       ?= 5s
+FUZZ_TARGETS   ?= ./cbindings:FuzzReadDescriptor ./executor:FuzzReadOutput ./executor:FuzzTakeError ./executor:FuzzCString
+ASAN_PKGS      ?= .
+
+TIERS += fuzz asan
+
+.PHONY: stress fuzz asan
+
+stress:
+	$(call banner,stress: full size (AWAKE_STRESS=full))
+	AWAKE_STRESS=full CGO_ENABLED=0 $(GO) test -count=1 -timeout $(STRESS_TIMEOUT) -run '^TestStress' -v . 2>&1 \
+		| grep -Ev '^=== (RUN|PAUSE|CONT)'
+
+fuzz:
+	$(call banner,fuzz: each target for $(FUZZTIME))
+	@failed=""; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t#*:}; \
+		echo "CGO_ENABLED=0 $(GO) test -run '^$$' -fuzz '^$$name$$' -fuzztime $(FUZZTIME) $$pkg"; \
+		CGO_ENABLED=0 $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg || failed="$$failed $$name"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz: failing targets:$$failed (see above; an input that fails is saved under the package's testdata/fuzz/<target>/)"; exit 1; fi
+
+asan:
+	$(call banner,asan: C plugins and csupport under AddressSanitizer + UBSan)
+	GO='$(GO)' ASAN_PKGS='$(ASAN_PKGS)' bash scripts/asan $(BUILD)/asan
+# ==== end stress, fuzz, asan =====================================================

@@ -56,28 +56,46 @@ var (
 var Sleep = executor.Sleep
 
 // Option configures New.
-type Option func(*executor.Config)
+type Option func(*config)
+
+// config is what the options of New set: the executor's and how Load opens
+// plugins.
+type config struct {
+	exec executor.Config
+	load []cbindings.Option
+}
 
 // WithWorkers sets the number of worker threads (default GOMAXPROCS).
-func WithWorkers(n int) Option { return func(c *executor.Config) { c.Workers = n } }
+func WithWorkers(n int) Option { return func(c *config) { c.exec.Workers = n } }
 
 // WithLogger sends plugin logs and runtime diagnostics to l.
-func WithLogger(l *slog.Logger) Option { return func(c *executor.Config) { c.Logger = l } }
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.exec.Logger = l } }
 
 // WithLostWakerPolicy sets what happens to a task that returns PENDING
 // without keeping its waker: fail it (the default) or only report it.
 func WithLostWakerPolicy(p executor.LostWakerPolicy) Option {
-	return func(c *executor.Config) { c.LostWaker = p }
+	return func(c *config) { c.exec.LostWaker = p }
 }
 
 // WithChecked turns on the checked mode: waker cells are never reused, so a
 // plugin's clone or drop after a waker's last drop is reported with the task
 // it belonged to. Meant for tests and debugging.
-func WithChecked() Option { return func(c *executor.Config) { c.Checked = true } }
+func WithChecked() Option { return func(c *config) { c.exec.Checked = true } }
+
+// WithInsecurePlugins makes Load accept plugin files that another user could
+// have changed: world-writable files, files owned by a non-root user other
+// than the one running this process, files in world-writable directories
+// without the sticky bit. Load refuses them by default (an error of kind
+// cbindings.ErrInsecure), as ssh refuses such key files; this is the opt-out
+// (cbindings.AllowInsecure for each Load).
+func WithInsecurePlugins() Option {
+	return func(c *config) { c.load = append(c.load, cbindings.AllowInsecure()) }
+}
 
 // Runtime is an executor plus the plugins loaded into it.
 type Runtime struct {
 	exec *executor.Executor
+	load []cbindings.Option // passed to every cbindings.Open
 
 	mu      sync.Mutex
 	plugins []*Plugin
@@ -85,15 +103,15 @@ type Runtime struct {
 
 // New starts a runtime.
 func New(opts ...Option) (*Runtime, error) {
-	var cfg executor.Config
+	var cfg config
 	for _, o := range opts {
 		o(&cfg)
 	}
-	e, err := executor.New(cfg)
+	e, err := executor.New(cfg.exec)
 	if err != nil {
 		return nil, err
 	}
-	return &Runtime{exec: e}, nil
+	return &Runtime{exec: e, load: cfg.load}, nil
 }
 
 // Executor returns the underlying executor.
@@ -101,8 +119,10 @@ func (r *Runtime) Executor() *executor.Executor { return r.exec }
 
 // Load opens a plugin by path (never by bare name) and negotiates its ABI.
 // Errors are *LoadError values naming the file, the symbol and the reason.
+// A plugin file that another user could have changed is refused (see
+// WithInsecurePlugins).
 func (r *Runtime) Load(path string) (*Plugin, error) {
-	lib, err := cbindings.Open(path)
+	lib, err := cbindings.Open(path, r.load...)
 	if err != nil {
 		return nil, err
 	}

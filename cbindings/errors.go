@@ -31,6 +31,7 @@ const (
 	ErrBadFuture                      // make returned a future the host cannot safely use
 	ErrNotLive                        // DropFuture of a future that is not live (double drop, or not from this library)
 	ErrSymbolMissing                  // Library.Symbol found no such symbol
+	ErrInsecure                       // another user could have changed the file (see AllowInsecure)
 )
 
 var kindText = map[Kind]string{
@@ -52,6 +53,7 @@ var kindText = map[Kind]string{
 	ErrBadFuture:      "invalid future",
 	ErrNotLive:        "future not live",
 	ErrSymbolMissing:  "symbol not found",
+	ErrInsecure:       "plugin file not trusted",
 }
 
 // Error returns the kind's short description, so a Kind can be used as a

@@ -19,8 +19,9 @@ import (
 type Option func(*options)
 
 type options struct {
-	maxExports int
-	keepLoaded bool
+	maxExports    int
+	keepLoaded    bool
+	allowInsecure bool // skip checkTrust (see AllowInsecure in perm.go)
 }
 
 // WithMaxExports refuses a descriptor with more than n exports (default
@@ -42,6 +43,11 @@ func KeepLoaded() Option { return func(o *options) { o.keepLoaded = true } }
 // RTLD_NOW|RTLD_LOCAL, so unresolved symbols fail here rather than at the
 // first call, and its symbols do not leak into other plugins.
 //
+// A file that another user could have changed (world-writable, owned by a
+// non-root user other than this process's, or in a world-writable directory
+// without the sticky bit) is refused with ErrInsecure unless AllowInsecure is
+// given; see checkTrust.
+//
 // Every failure is a *LoadError; use errors.Is with its Kind (ErrFileMissing,
 // ErrDlopen, ErrABIMajor, ...). On failure nothing stays loaded.
 func Open(path string, opts ...Option) (*Library, error) {
@@ -51,6 +57,11 @@ func Open(path string, opts ...Option) (*Library, error) {
 	}
 	if err := checkFile(path); err != nil {
 		return nil, err
+	}
+	if !o.allowInsecure {
+		if err := checkTrust(path); err != nil {
+			return nil, err
+		}
 	}
 	handle, err := dlopen(path)
 	if err != nil {

@@ -6,8 +6,10 @@
 // CC=aarch64-linux-gnu-gcc GOARCH=arm64) compiles the C side for the same
 // target, and it always adds -I <repo>/include so sources can include
 // "awake.h". Every build uses the project's C flags
-// (-std=c11 -Wall -Wextra -Werror -pedantic); a caller's extra flags come last
-// and can override them (a later -std wins).
+// (-std=c11 -Wall -Wextra -Werror -pedantic), then the words of
+// $AWAKE_CFLAGS (e.g. "-fsanitize=address,undefined -g" for the sanitizer
+// run, make asan); a caller's extra flags come last and can override them (a
+// later -std wins).
 //
 // It is for tests only: it must never be imported by non-test code, and it
 // never writes outside t.TempDir().
@@ -86,6 +88,7 @@ func Build(t testing.TB, kind Kind, srcs []string, extraFlags ...string) string 
 	cc := strings.Fields(CC())
 	args := append([]string{}, cc[1:]...)
 	args = append(args, Flags...)
+	args = append(args, strings.Fields(os.Getenv("AWAKE_CFLAGS"))...)
 	switch kind {
 	case Shared:
 		args = append(args, "-shared", "-fPIC")
