@@ -171,6 +171,15 @@ func takeError(t *task, name string, e uintptr) error {
 		return &TaskError{Task: t.id, Name: name, Code: abi.Error,
 			Reason: "the future returned AWAKE_ERROR without an error object (set *err)"}
 	}
+	if e%unsafe.Alignof(abi.ErrorObj{}) != 0 {
+		return &TaskError{Task: t.id, Name: name, Code: abi.Error,
+			Reason: fmt.Sprintf("the future returned AWAKE_ERROR with a misaligned error object at %#x (leaked)", e)}
+	}
+	if size, need := *(*uint32)(cptr(e)), uint32(unsafe.Sizeof(abi.ErrorObj{})); size < need {
+		// awake.h: never read past the size a struct declares.
+		return &TaskError{Task: t.id, Name: name, Code: abi.Error,
+			Reason: fmt.Sprintf("the future returned AWAKE_ERROR with an error object of size %d < %d (set awake_error.size = sizeof(awake_error); the object is leaked)", size, need)}
+	}
 	obj := (*abi.ErrorObj)(cptr(e))
 	msg := CString(obj.Message, 64<<10)
 	code := obj.Code

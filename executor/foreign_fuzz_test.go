@@ -326,6 +326,13 @@ func FuzzTakeError(f *testing.F) {
 		e := base(reg.obj) + uintptr(off)
 		err := takeError(tk, "fuzz/export", e)
 		var te *TaskError
+		if obj.size < uint32(unsafe.Sizeof(abi.ErrorObj{})) {
+			// Too small to read message and drop: refused and leaked.
+			if !errors.As(err, &te) || te.Code != abi.Error || !strings.Contains(te.Reason, "size") || c.call(c.calls) != 0 {
+				t.Fatalf("awake_error of size %d: got %#v and %d drop calls", obj.size, err, c.call(c.calls))
+			}
+			return
+		}
 		if !errors.As(err, &te) || te.Task != 7 || te.Name != "fuzz/export" || te.Code != obj.code {
 			t.Fatalf("awake_error{code %d}: got %#v", obj.code, err)
 		}
