@@ -132,3 +132,13 @@ func timerOwner(t *abi.Timer) *worker {
 	defer workersMu.RUnlock()
 	return byOps[tag]
 }
+
+// closeFreeTimers closes the unarmed timers of the free list (shutdown).
+func (w *worker) closeFreeTimers() {
+	o := w.tops
+	n := *o.word(opsFreeN)
+	for i := uintptr(0); i < uintptr(n); i++ {
+		w.r.CloseTimer((*abi.Timer)(cptr(uintptr(*o.word(opsFree + i*8)))))
+	}
+	*o.word(opsFreeN) = 0
+}

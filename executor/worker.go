@@ -8,6 +8,8 @@ import (
 	"time"
 	"unsafe"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/awake-rt/awake/abi"
 	"github.com/awake-rt/awake/internal/ccall"
 	"github.com/awake-rt/awake/reactor"
@@ -384,15 +386,25 @@ func (w *worker) shutdown() {
 		w.takeInbox() // tasks spawned by futures' drops are dropped too
 	}
 	w.flushTimerOps()
+	w.closeFreeTimers()
 	unregisterWorker(w)
 	vtable.Drop(w.inboxWaker)
 	if w.e.cfg.Checked {
 		w.q.Drain(w.onWake)
 		w.scanRetired()
 	}
-	if w.q.Close() {
-		w.r.Close()
-	} else {
+	if !w.q.Close() {
+		// A plugin still holds wakers: they may write the wake fd.
 		w.r.CloseKeepWakeFd()
+		return
+	}
+	w.r.Close()
+	// Give the memory back when nothing a plugin may still hold points into
+	// it (no waker cell outstanding, no timer or fd registration open);
+	// otherwise it stays mapped so that late calls stay harmless.
+	if w.r.Release() && w.q.Release() {
+		_ = w.fr.Close()
+		_ = unix.Munmap(w.pb.mem)
+		_ = unix.Munmap(w.tops.mem)
 	}
 }

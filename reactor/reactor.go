@@ -84,6 +84,19 @@ func (r *Reactor) close(keepWake bool) error {
 	return r.p.close(keepWake)
 }
 
+// Release unmaps the reactor's timer and fd slots after Close, but only when
+// none is open: a plugin may still hold a pointer to an open one and call
+// timer_close or io_close on it later, which must not fault. It reports
+// whether the memory was returned.
+func (r *Reactor) Release() bool {
+	if !r.closed || r.timers.live > 0 || r.ios.live > 0 {
+		return false
+	}
+	r.timers.unmap()
+	r.ios.unmap()
+	return true
+}
+
 // Stats returns the reactor's counters.
 func (r *Reactor) Stats() Stats {
 	s := r.stats

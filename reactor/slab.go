@@ -86,3 +86,11 @@ func (s *slab) release(i uint32) {
 	s.free = append(s.free, i)
 	s.live--
 }
+
+// unmap returns every chunk to the OS; the slab is empty afterwards.
+func (s *slab) unmap() {
+	for _, c := range s.chunks {
+		_ = unix.Munmap(c)
+	}
+	*s = slab{what: s.what, size: s.size}
+}

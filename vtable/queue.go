@@ -189,5 +189,18 @@ func (q *Queue) Close() (fdClosable bool) {
 	return q.cells.liveCount() == 0
 }
 
+// Release unmaps the queue block and its cells after Close, but only when no
+// cell is outstanding (no waker can point into them). It reports whether the
+// memory was returned; when it was not, it stays mapped for good.
+func (q *Queue) Release() bool {
+	if load(q.block, qSleeping) != sleepClosed || q.cells.liveCount() != 0 || q.quarantine {
+		return false
+	}
+	q.cells.unmap()
+	_ = unix.Munmap(q.mem)
+	q.block, q.mem = 0, nil
+	return true
+}
+
 // Live returns the number of cells handed out and not yet reclaimed.
 func (q *Queue) Live() int { return q.cells.liveCount() }

@@ -60,3 +60,13 @@ func (p *cellPool) liveCount() int {
 	defer p.mu.Unlock()
 	return p.live
 }
+
+// unmap returns every slab to the OS; no cell may be outstanding.
+func (p *cellPool) unmap() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, m := range p.mem {
+		_ = unix.Munmap(m)
+	}
+	p.mem, p.free = nil, nil
+}
