@@ -6,9 +6,12 @@
 #   make demo    build the C (and Rust) examples and run them from Go hosts
 #   make c       build csupport and the C examples into build/examples ($CC)
 #   make fmt     gofmt -w every Go file
+#   make bench   awake beside tokio, libuv, cgo and Go (QUICK=1: short run)
+#   make stress  the load tests at full size; make fuzz, make asan also run
+#                as tiers of make test
 #
 # Tiers (each is a target too): fmt-check vet cross lint unit race arm64
-# c-test rust. A tier for a part of the project that does not exist yet
+# c-test rust fuzz asan. A tier for a part of the project that does not exist yet
 # prints "SKIP: ..." and passes; once the part exists it runs and fails
 # properly. A missing tool is a failure, with the package to install.
 
