@@ -16,20 +16,12 @@ var errNotTimer = errors.New("awake reactor: not an open timer of this reactor (
 // deadline in the past fires on the next Turn, never inside this call. The
 // timer stays valid until CloseTimer; its Reserved field holds its slot index.
 func (r *Reactor) OpenTimer(deadlineNs uint64) (*abi.Timer, error) {
-	if r.closed {
-		return nil, ErrClosed
-	}
-	i, p, err := r.timers.alloc()
+	t, err := r.AllocTimer()
 	if err != nil {
 		return nil, err
 	}
-	r.heap.track(i)
-	t := (*abi.Timer)(p)
-	r.initEvent(&t.Event)
 	t.DeadlineNs = deadlineNs
-	t.Reserved = uint64(i)
-	*(*uintptr)(unsafe.Add(p, TimerTagOffset)) = r.timerTag
-	r.heap.set(i, deadlineNs)
+	r.heap.set(uint32(t.Reserved), deadlineNs)
 	return t, nil
 }
 
