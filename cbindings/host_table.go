@@ -2,7 +2,9 @@ package cbindings
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -41,8 +43,11 @@ var (
 
 	// hostPanicked reports a panic recovered in a host function; tests
 	// replace it.
+	// It runs inside the deferred recover, so the stack it logs is the
+	// panicking one. The panic never unwinds into the plugin's C frames.
 	hostPanicked = func(fn string, v any) {
-		fmt.Fprintf(os.Stderr, "awake: panic in host function %s (returned an error to the plugin instead): %v\n", fn, v)
+		slog.Default().Error("awake: a Go panic in a host function called by a plugin; the plugin got an error status instead",
+			"function", fn, "panic", v, "stack", string(debug.Stack()))
 	}
 
 	hostOnce sync.Once
