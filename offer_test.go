@@ -50,3 +50,13 @@ func TestCancellingTheCFutureCancelsTheGoFunction(t *testing.T) {
 	require.ErrorIs(t, err, awake.ErrCancelled)
 	require.Zero(t, p.Library().Live())
 }
+
+// A panic in Go code a plugin awaits never unwinds through C frames: the C
+// future gets an error it passes on.
+func TestPanickingGoFunctionBecomesAnError(t *testing.T) {
+	rt, p := runtimeWith(t, "await_go")
+	rt.Offer("boom", func(context.Context, []byte) ([]byte, error) { panic("kaboom") })
+	_, err := p.Call(ctx(t), "ask_go", []byte("boom"))
+	require.ErrorContains(t, err, "await_go/ask_go")
+	require.ErrorContains(t, err, "panicked: kaboom")
+}
