@@ -57,8 +57,9 @@ const (
 )
 
 var (
-	slowMu                    sync.Mutex
-	slowOpen, slowClose       uintptr
+	slowMu              sync.Mutex
+	slowOpen, slowClose uintptr
+	//lint:ignore U1000 read by timerops_*.s (the assembly's fallback when a call is not from an executor poll)
 	slowOpenPtr, slowClosePtr uintptr // read by the assembly when a call is not from an executor poll
 	timerOpenFn, timerClose   uintptr // the assembly entry points (0: none on this arch)
 )
