@@ -9,6 +9,7 @@ import (
 	"unsafe"
 
 	"github.com/awake-rt/awake/abi"
+	"github.com/awake-rt/awake/vtable"
 )
 
 // The host API as the Go side of the C boundary (package cbindings) needs
@@ -147,26 +148,63 @@ func (p Poller) Spawn(f Future, name string) (*JoinHandle, error) {
 		}
 		return nil, ErrClosed
 	}
-	t, err := p.w.newTask(f, name)
+	// A future that may be polled from any thread (AWAKE_FUTURE_SEND) is
+	// spread over the workers, like Executor.Spawn does: an acceptor that
+	// spawns one task per connection then uses every worker. Others stay
+	// on this worker (and its OS thread) for their whole life.
+	tw := p.w
+	if fo, ok := f.(*Foreign); ok && len(p.w.e.workers) > 1 && fo.F.Vtable != nil && fo.F.Vtable.Flags&abi.FutureSend != 0 {
+		tw = p.w.e.workers[int(p.w.e.rr.Add(1)-1)%len(p.w.e.workers)]
+	}
+	t, err := tw.newTask(f, name)
 	if err != nil {
 		if d, ok := f.(Dropper); ok {
 			d.Drop()
 		}
 		return nil, err
 	}
-	p.w.tasks[t.id] = t
-	p.w.schedule(t)
-	return &JoinHandle{t, p.w}, nil
+	if tw != p.w {
+		// Under the executor's lock, like Executor.Spawn: a post that
+		// precedes Close's opClose is processed before that worker shuts
+		// down, so the task is polled or dropped, never lost.
+		p.w.e.mu.RLock()
+		closed := p.w.e.closed
+		if !closed {
+			tw.post(op{kind: opSpawn, t: t})
+		}
+		p.w.e.mu.RUnlock()
+		if closed {
+			p.w.e.stats.cancelled.Add(1) // counted as spawned by newTask
+			vtable.Drop(t.waker)
+			if d, ok := f.(Dropper); ok {
+				d.Drop()
+			}
+			return nil, ErrClosed
+		}
+	} else {
+		p.w.tasks[t.id] = t
+		p.w.schedule(t)
+	}
+	return &JoinHandle{t, tw}, nil
 }
 
-// OnDone registers fn to run on the worker when h's task finishes (at once
-// if it already has). h must belong to the same worker as p.
+// OnDone registers fn to run when h's task finishes (at once if it already
+// has). fn runs on the task's worker; for a task on another worker the
+// registration is posted there.
 func (p Poller) OnDone(h *JoinHandle, fn func()) {
-	if h.t.finished {
+	if h.w != p.w {
+		h.w.post(op{kind: opCall, fn: func() { h.w.onDoneLocal(h.t, fn) }})
+		return
+	}
+	p.w.onDoneLocal(h.t, fn)
+}
+
+func (w *worker) onDoneLocal(t *task, fn func()) {
+	if t.finished {
 		fn()
 		return
 	}
-	p.w.onDone[h.t] = append(p.w.onDone[h.t], fn)
+	w.onDone[t] = append(w.onDone[t], fn)
 }
 
 // Log writes a plugin log record, tagged with the task.
