@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -58,6 +59,7 @@ type worker struct {
 	inboxMu    sync.Mutex
 	inbox      []op
 	inboxWaker abi.Waker
+	hasInbox   atomic.Bool // set by post under inboxMu
 
 	tasks    map[uint64]*task
 	runnable []*task
@@ -119,8 +121,9 @@ func newWorker(e *Executor, idx int) (*worker, error) {
 func (w *worker) post(o op) {
 	w.inboxMu.Lock()
 	w.inbox = append(w.inbox, o)
+	w.hasInbox.Store(true)
 	w.inboxMu.Unlock()
-	vtable.WakeByRef(w.inboxWaker)
+	vtable.WakeByRef(w.inboxWaker) // after the flag: the drain that sees this wake sees the flag
 }
 
 func (w *worker) run() {
@@ -195,7 +198,11 @@ func (w *worker) onWake(c vtable.Cell, dead bool) {
 }
 
 func (w *worker) takeInbox() {
+	if !w.hasInbox.Load() { // the common case in a busy loop: no lock
+		return
+	}
 	w.inboxMu.Lock()
+	w.hasInbox.Store(false)
 	w.ops, w.inbox = w.inbox, w.ops[:0]
 	w.inboxMu.Unlock()
 	for i, o := range w.ops {
