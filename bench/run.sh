@@ -74,7 +74,7 @@ cbuild "$out/floor" bench/anchors/raw/floor.c -- -pthread
 echo "  cargo build --release --offline (tokio anchor)"
 # From the project's directory: cargo reads .cargo/config.toml (the Debian
 # source replacement) from the working directory, not the manifest's.
-(cd bench/anchors/tokio && cargo build --quiet --release --offline --target-dir "$root/$out/tokio-target")
+(cd bench/anchors/tokio && cargo build --quiet --release --offline --target-dir "$out/tokio-target")
 cp -f "$out/tokio-target/release/tokio-anchor" "$out/tokio-anchor"
 
 echo "  $go build (driver, cgo anchor, vtable test binary)"
