@@ -35,6 +35,7 @@ func (e *Executor) lostWaker(w *worker, t *task) {
 	}
 }
 
+// String returns "fail" or "report".
 func (p LostWakerPolicy) String() string {
 	if p == ReportLostWaker {
 		return "report"

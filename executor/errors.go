@@ -25,6 +25,7 @@ type TaskError struct {
 	Err    error  // underlying error, if any
 }
 
+// Error says which task failed and why.
 func (e *TaskError) Error() string {
 	name := e.Name
 	if name == "" {
