@@ -188,10 +188,12 @@ AWAKE_INLINE int awake_waker_is_set(awake_waker w) {
 /* A waker that does nothing, for tests and for polling a future when nobody
  * needs to be woken.  Its clones are no-op wakers too. */
 AWAKE_INLINE awake_waker awake_waker_noop(void);
+/* The no-op waker's clone (internal: use awake_waker_noop). */
 AWAKE_INLINE awake_waker awake_noop_clone_(const void *data) {
     (void)data;
     return awake_waker_noop();
 }
+/* The no-op waker's wake, wake_by_ref and drop (internal). */
 AWAKE_INLINE void awake_noop_fn_(const void *data) { (void)data; }
 AWAKE_INLINE awake_waker awake_waker_noop(void) {
     static const awake_waker_vtable vt = {
