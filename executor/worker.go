@@ -66,7 +66,6 @@ type worker struct {
 	woken    []uint64
 	ops      []op
 	cx       Context
-	current  *task              // task being polled or dropped (for host calls)
 	onDone   map[*task][]func() // completion observers (C join futures), kept off the task
 	names    map[uint64]string  // checked mode: names of finished tasks whose cell is live
 	retired  []retiredCell      // checked mode: cells never reused, scanned for misuse
@@ -276,9 +275,7 @@ func (w *worker) pollRunnable() {
 // poll polls a Go future, or a C future that cannot be batched.
 func (w *worker) poll(t *task) {
 	w.cx = Context{w: w, t: t}
-	w.current = t
 	ready, v, err := w.safePoll(t)
-	w.current = nil
 	w.e.stats.polled.Add(1)
 	w.settle(t, ready, v, err)
 }
@@ -317,9 +314,7 @@ func (w *worker) cancel(t *task) {
 	}
 	t.cancelled = true
 	if c, ok := t.fut.(Canceler); ok {
-		w.current = t
 		will := c.Cancel()
-		w.current = nil
 		if will {
 			w.schedule(t)
 			return
@@ -337,9 +332,7 @@ func (w *worker) finish(t *task, v any, err error) {
 	t.finished = true
 	delete(w.tasks, t.id)
 	if d, ok := t.fut.(Dropper); ok {
-		w.current = t
 		w.safeDrop(t, d)
-		w.current = nil
 		w.flushTimerOps() // a C drop may have closed timers
 	}
 	t.fut = nil
