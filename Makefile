@@ -169,7 +169,9 @@ bench:
 #                 with random cancels, 100k concurrent tasks, echo with 1000
 #                 connections x 100 messages, a 60 s soak (RSS and fds flat).
 #                 `go test` (unit, race) runs them at a size of seconds.
-#   make fuzz     every fuzz target for FUZZTIME (default 5s) each; the seed
+#   make fuzz     every fuzz target for FUZZTIME (default 20000x: an iteration count,
+#                 since a time budget can end a run with a spurious
+#                 "context deadline exceeded" from the fuzzing engine) each; the seed
 #                 corpora (testdata/fuzz/ of cbindings and executor) also run
 #                 in every plain `go test`.
 #   make asan     scripts/asan: the root package's tests with every C plugin
@@ -178,7 +180,7 @@ bench:
 #                 with the same CFLAGS for gcc and clang (about 75 s;
 #                 ASAN_PKGS=". ./cbindings ./executor" adds those, about 2 min).
 STRESS_TIMEOUT ?= 20m
-FUZZTIME       ?= 5s
+FUZZTIME       ?= 20000x
 FUZZ_TARGETS   ?= ./cbindings:FuzzReadDescriptor ./executor:FuzzReadOutput ./executor:FuzzTakeError ./executor:FuzzCString
 ASAN_PKGS      ?= .
 

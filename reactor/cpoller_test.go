@@ -68,7 +68,8 @@ func TestCPollerRacesGoFire(t *testing.T) {
 	require.Zero(t, out[2], "the C poller returned PENDING after a fire it had not seen: lost READY edge")
 	require.Zero(t, out[3], "the C poller parked its waker and a completed fire did not wake it")
 	require.EqualValues(t, fires, out[1], "one READY per paced fire")
+	require.LessOrEqual(t, out[4], uint64(2), "at the end: the poller's own waker reference, plus at most the clone parked in the event")
 	require.True(t, closeEvent(ev))
-	require.EqualValues(t, 1, out[4], "after close, only the poller's own waker reference is left")
+	require.EqualValues(t, 1, call("poller_refs", p), "after close, only the poller's own waker reference is left")
 	t.Logf("%d fires: %d PENDING, %d wakes through the C vtable", fires, out[0], wakes)
 }

@@ -122,4 +122,8 @@ void poller_join(poller *p, uint64_t *out) {
     out[4] = ld(&p->refs);
 }
 
+/* Live references to the poller's C waker now (its own plus any clone still
+ * parked in the event). */
+uint64_t poller_refs(poller *p) { return ld(&p->refs); }
+
 void poller_free(poller *p) { free(p); }
