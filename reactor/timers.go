@@ -78,18 +78,10 @@ func (r *Reactor) ArmTimer(t *abi.Timer, deadlineNs uint64) error {
 // ResetTimer re-arms t for deadlineNs: it forgets a past firing (READY) and
 // keeps the parked waker, which the new firing wakes.
 func (r *Reactor) ResetTimer(t *abi.Timer, deadlineNs uint64) error {
-	i, ok := r.timers.lookup(unsafe.Pointer(t), t.Reserved)
-	if !ok {
-		r.stats.Misuse++
-		return errNotTimer
+	if _, ok := r.timers.lookup(unsafe.Pointer(t), t.Reserved); ok && !r.closed {
+		resetEvent(&t.Event)
 	}
-	if r.closed {
-		return ErrClosed
-	}
-	resetEvent(&t.Event)
-	t.DeadlineNs = deadlineNs
-	r.heap.set(i, deadlineNs)
-	return nil
+	return r.ArmTimer(t, deadlineNs)
 }
 
 // CloseTimer cancels t (it never fires afterwards), drops its parked waker

@@ -52,19 +52,24 @@ func Drop(w abi.Waker) {
 // The Go twins of the assembly below: same words, same atomic steps, so a
 // host waker behaves identically whichever side calls it.
 
-func hostClone(c uintptr) {
+// addRef adds delta (one reference, up or down) to the cell's count with
+// the assembly's CAS loop: on a cell with no reference left it counts a
+// misuse instead and reports false. It returns the state before the add.
+func addRef(c uintptr, delta uint64) (old uint64, ok bool) {
 	s := word(c, cellState)
 	for {
-		old := atomic.LoadUint64(s)
+		old = atomic.LoadUint64(s)
 		if old < stateRefStep {
 			atomic.AddUint64(word(c, cellMisuse), 1)
-			return
+			return old, false
 		}
-		if atomic.CompareAndSwapUint64(s, old, old+stateRefStep) {
-			return
+		if atomic.CompareAndSwapUint64(s, old, old+delta) {
+			return old, true
 		}
 	}
 }
+
+func hostClone(c uintptr) { addRef(c, stateRefStep) }
 
 func hostWakeByRef(c uintptr) {
 	if atomic.OrUint64(word(c, cellState), stateQueued)&stateQueued != 0 {
@@ -74,19 +79,9 @@ func hostWakeByRef(c uintptr) {
 }
 
 func hostDrop(c uintptr) {
-	s := word(c, cellState)
-	for {
-		old := atomic.LoadUint64(s)
-		if old < stateRefStep {
-			atomic.AddUint64(word(c, cellMisuse), 1)
-			return
-		}
-		if atomic.CompareAndSwapUint64(s, old, old-stateRefStep) {
-			if old>>1 == 1 { // last reference: hand the cell back
-				hostWakeByRef(c)
-			}
-			return
-		}
+	// Adding ^(step-1), two's complement -step, takes one reference away.
+	if old, ok := addRef(c, ^uint64(stateRefStep-1)); ok && old>>1 == 1 {
+		hostWakeByRef(c) // last reference: hand the cell back
 	}
 }
 
