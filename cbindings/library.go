@@ -12,6 +12,7 @@ import (
 
 	"github.com/awake-rt/awake/abi"
 	"github.com/awake-rt/awake/internal/ccall"
+	"github.com/awake-rt/awake/internal/cmem"
 )
 
 // maxMessageLen caps how much of a plugin's error message is copied.
@@ -245,26 +246,19 @@ func checkFuture(vt uintptr) string {
 // its drop, and returns a description for an error message. An error object
 // too small to hold the fields read is described and leaked.
 func takeError(p uintptr) string {
-	need := uint32(unsafe.Sizeof(abi.ErrorObj{}))
-	if !aligned(p, unsafe.Alignof(abi.ErrorObj{})) {
-		return fmt.Sprintf("(error object at %#x is misaligned; leaked)", p)
+	e, problem := cmem.TakeError(p, maxMessageLen)
+	if problem != "" {
+		return "(" + problem + ")"
 	}
-	if size := *(*uint32)(cptr(p)); size < need {
-		return fmt.Sprintf("(error object size %d < %d; leaked)", size, need)
-	}
-	e := (*abi.ErrorObj)(cptr(p))
 	msg := "(no message)"
-	if e.Message != nil {
-		if s, ok := cstring(uintptr(unsafe.Pointer(e.Message)), maxMessageLen); ok {
-			msg = s
-		} else {
-			msg = fmt.Sprintf("(message not NUL-terminated within %d bytes)", maxMessageLen)
-		}
+	switch {
+	case e.HasMessage && e.Terminated:
+		msg = e.Message
+	case e.HasMessage:
+		msg = fmt.Sprintf("(message not NUL-terminated within %d bytes)", maxMessageLen)
 	}
 	desc := fmt.Sprintf("error code %d: %s", e.Code, msg)
-	if e.Drop != 0 {
-		ccall.Call1(e.Drop, p)
-	} else {
+	if !e.Dropped {
 		desc += " (error object has no drop; leaked)"
 	}
 	return desc

@@ -7,6 +7,7 @@ import (
 
 	"github.com/awake-rt/awake/abi"
 	"github.com/awake-rt/awake/internal/ccall"
+	"github.com/awake-rt/awake/internal/cmem"
 )
 
 // Foreign is a future implemented in C (or any language behind the C ABI),
@@ -165,42 +166,31 @@ func readOutput(vt *abi.FutureVtable, out uintptr) any {
 	return append([]byte(nil), unsafe.Slice((*byte)(cptr(out)), vt.OutputSize)...)
 }
 
-// takeError reads and releases an owned awake_error.
+// takeError reads and releases an owned awake_error (messages are copied,
+// at most 64 KiB).
 func takeError(t *task, name string, e uintptr) error {
 	if e == 0 {
 		return &TaskError{Task: t.id, Name: name, Code: abi.Error,
 			Reason: "the future returned AWAKE_ERROR without an error object (set *err)"}
 	}
-	if e%unsafe.Alignof(abi.ErrorObj{}) != 0 {
-		return &TaskError{Task: t.id, Name: name, Code: abi.Error,
-			Reason: fmt.Sprintf("the future returned AWAKE_ERROR with a misaligned error object at %#x (leaked)", e)}
-	}
-	if size, need := *(*uint32)(cptr(e)), uint32(unsafe.Sizeof(abi.ErrorObj{})); size < need {
+	obj, problem := cmem.TakeError(e, 64<<10)
+	if problem != "" {
 		// awake.h: never read past the size a struct declares.
 		return &TaskError{Task: t.id, Name: name, Code: abi.Error,
-			Reason: fmt.Sprintf("the future returned AWAKE_ERROR with an error object of size %d < %d (set awake_error.size = sizeof(awake_error); the object is leaked)", size, need)}
+			Reason: "the future returned AWAKE_ERROR with an unusable awake_error: " + problem + " (set awake_error.size = sizeof(awake_error))"}
 	}
-	obj := (*abi.ErrorObj)(cptr(e))
-	msg := CString(obj.Message, 64<<10)
-	code := obj.Code
-	if obj.Drop != 0 {
-		ccall.Call1(obj.Drop, e)
-	}
-	return &TaskError{Task: t.id, Name: name, Code: code, Reason: fmt.Sprintf("error %d: %s", code, msg)}
+	return &TaskError{Task: t.id, Name: name, Code: obj.Code, Reason: fmt.Sprintf("error %d: %s", obj.Code, obj.Message)}
 }
 
-// CString copies a NUL-terminated C string of at most max bytes.
+// CString copies a NUL-terminated C string of at most max bytes (the first
+// max bytes when no NUL comes sooner).
 func CString(p *byte, max int) string {
 	if p == nil {
 		return ""
 	}
-	n := 0
-	for n < max && *(*byte)(unsafe.Add(unsafe.Pointer(p), n)) != 0 {
-		n++
-	}
-	return string(unsafe.Slice(p, n))
+	s, _ := cmem.CString(uintptr(unsafe.Pointer(p)), max)
+	return s
 }
 
-// cptr converts an address of C or mmap'd memory into a pointer; that memory
-// is not managed by the Go GC and does not move.
-func cptr(a uintptr) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(&a)) }
+// cptr: see cmem.Ptr.
+func cptr(a uintptr) unsafe.Pointer { return cmem.Ptr(a) }

@@ -3,13 +3,15 @@ package vtable
 import (
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/awake-rt/awake/internal/cmem"
 )
 
 // ptr turns an address of non-Go memory (an mmap'd cell or queue block, or C
 // memory) into an unsafe.Pointer. The addresses come from the assembly's
 // queue links and from C, so they are integers first; the memory they name is
 // never moved or freed, which is what makes the conversion sound.
-func ptr(a uintptr) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(&a)) }
+func ptr(a uintptr) unsafe.Pointer { return cmem.Ptr(a) }
 
 // word returns the 64-bit word at base+off for use with sync/atomic.
 func word(base uintptr, off uintptr) *uint64 { return (*uint64)(ptr(base + off)) }
