@@ -2,6 +2,8 @@ package awake_test
 
 import (
 	"context"
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -110,4 +112,52 @@ func TestSymbolLookupErrorNamesSymbol(t *testing.T) {
 	require.ErrorContains(t, err, p.Path())
 	var le *awake.LoadError
 	require.ErrorAs(t, err, &le)
+}
+
+// TestSelfWakingTasksArePolledExactlyAsOftenAsTheyAsk runs tasks that wake
+// themselves during their poll (the batch poller polls them again inside
+// the same crossing, up to its budget, then through the run queue): every
+// task must see exactly n+1 polls, and the executor must count exactly the
+// polls the tasks counted. Counts below, at and far above the per-crossing
+// budget, with one task alone and with batches.
+func TestSelfWakingTasksArePolledExactlyAsOftenAsTheyAsk(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		workers int
+		counts  []int
+	}{
+		{"alone", 1, []int{1000}},
+		{"budget edges", 1, []int{1022, 1023, 1024, 1025}},
+		{"batch", 1, []int{1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610, 987, 1597, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120, 130, 140, 150, 160, 170, 180, 190, 200, 210, 220, 230, 240, 250, 260, 270, 280, 290, 300, 310, 320, 330, 340, 350, 360, 370, 380, 390, 400, 410, 420, 430, 440, 450, 460, 470, 480, 490, 500}},
+		{"two workers", 2, []int{5000, 1, 300, 7000, 64, 65}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rt, p, counter := testkit(t, awake.WithWorkers(tc.workers))
+			s0 := rt.Stats()
+			tasks := make([]*awake.Task, len(tc.counts))
+			want := uint64(0)
+			for i, n := range tc.counts {
+				var err error
+				tasks[i], err = p.Spawn("yield", []byte(strconv.Itoa(n)))
+				require.NoError(t, err)
+				want += uint64(n + 1)
+			}
+			for i, task := range tasks {
+				out, err := task.Await(ctx(t))
+				require.NoError(t, err)
+				require.Equal(t, fmt.Sprintf("yielded %d times in %d polls", tc.counts[i], tc.counts[i]+1), string(out.([]byte)))
+			}
+			s := rt.Stats()
+			require.Equal(t, want, s.Polled-s0.Polled, "the executor counts every poll, re-polls included")
+			if tc.name == "alone" {
+				// Up to 1024 polls per crossing: the run queue sees one wake
+				// per spent budget, not one per poll.
+				require.LessOrEqual(t, s.Woken-s0.Woken, uint64(1000/1024+1), "self-wakes went through the run queue")
+			}
+			require.Zero(t, s.SpuriousWakes)
+			require.Zero(t, s.WakerMisuse)
+			require.Zero(t, counter("concurrent_polls"))
+			require.Zero(t, counter("live_wakers"))
+		})
+	}
 }

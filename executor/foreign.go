@@ -8,6 +8,7 @@ import (
 	"github.com/awake-rt/awake/abi"
 	"github.com/awake-rt/awake/internal/ccall"
 	"github.com/awake-rt/awake/internal/cmem"
+	"github.com/awake-rt/awake/vtable"
 )
 
 // Foreign is a future implemented in C (or any language behind the C ABI),
@@ -127,14 +128,56 @@ func (w *worker) pollBatch() {
 	w.flushTimerOps()
 	// Counted before any task of the batch is settled (a waiter woken by a
 	// settle sees its poll counted), with one atomic add per batch.
-	w.e.stats.polled.Add(uint64(n))
+	polls := uint64(n)
+	for i := range n {
+		polls += uint64(w.pb.entry(i).repolls)
+	}
+	w.e.stats.polled.Add(polls)
+	w.polls += polls
 	for i, t := range w.batch {
 		w.inBatch[i] = nil
 		f := t.fut.(*Foreign)
-		ready, v, err := w.result(t, f, w.pb.entry(i), w.pb.addr(i)+entryOut)
+		e := w.pb.entry(i)
+		ready, v, err := w.result(t, f, e, w.pb.addr(i)+entryOut)
+		if e.released != 0 && w.released(t, e.released, ready) {
+			continue // polled again next round, like a drained wake
+		}
 		w.settle(t, ready, v, err)
 	}
 	w.batch = w.batch[:0]
+}
+
+// released handles what the batch poller saw when it gave up its claim on
+// t's cell (state before the release, see vtable/layout.go). A wake during
+// the last poll that the poller did not act on (its budget was spent) is a
+// wake like any other: t is scheduled, as if its cell had been drained. A
+// cell with no reference left was dropped by the plugin more times than it
+// was cloned: it is repaired and reported, as Drain's dead cells are. It
+// reports whether t was scheduled (the pending outcome needs no other
+// check); a finished t is only counted.
+func (w *worker) released(t *task, state uint64, ready bool) bool {
+	if state < vtable.StateRefStep {
+		if !w.q.Revive(vtable.CellOf(t.waker)) {
+			return false
+		}
+		w.e.wakerMisuse(t, "its waker was dropped more times than it was cloned (the task's own reference was released; the host restored it)")
+		if ready {
+			return false
+		}
+		w.e.stats.woken.Add(1)
+		w.schedule(t)
+		return true
+	}
+	if state&vtable.StateNotified == 0 {
+		return false
+	}
+	if ready {
+		w.e.stats.spuriousWakes.Add(1) // woken during the poll that finished it
+		return false
+	}
+	w.e.stats.woken.Add(1)
+	w.schedule(t)
+	return true
 }
 
 func alignUp(p, a uintptr) uintptr {

@@ -13,14 +13,20 @@ import (
 // entries of entrySize bytes, one per C future polled in a batch.
 //
 //	off   field
-//	0     awake_context     host_data = the entry's own address (PollerFor)
+//	0     awake_context     host_data = the entry's own address (PollerFor);
+//	                        its waker's data (+8) is the task's cell
 //	40    poll function     read by awake_poll_batch
 //	48    self
 //	56    awake_error *err  written by the future on AWAKE_ERROR
 //	64    int32 status      written by awake_poll_batch
+//	68    int32 repolls     written by awake_poll_batch: extra polls of a
+//	                        task that woke itself
+//	72    timer-ops block   read by timer_open/timer_close (timerops.go)
+//	80    uint64 released   written by awake_poll_batch: the cell state it
+//	                        released its claim from, 0 if it held none
 //	128   output buffer     entryOutMax bytes, 128-byte aligned
 //
-// The layout is fixed by pollbatch_*.s.
+// The layout is fixed by pollbatch_*.s (TestPollEntryLayout checks it).
 type pollBlock struct {
 	mem  []byte
 	base uintptr
@@ -31,8 +37,11 @@ type pollEntry struct {
 	cx     abi.Context
 	poll   uintptr
 	self   uintptr
-	err    uintptr
-	status int32
+	err      uintptr
+	status   int32
+	repolls  int32
+	ops      uintptr
+	released uint64
 }
 
 const (
@@ -42,6 +51,15 @@ const (
 	entryOut    = 128
 	entryOutMax = entrySize - entryOut
 	blockSize   = batchMax * entrySize
+
+	// pollBudget bounds the polls of one crossing into C when tasks wake
+	// themselves: each entry of a batch of n may be re-polled
+	// pollBudget/n - 1 times, so a lone self-waking task runs up to
+	// pollBudget polls per crossing and each task of a full batch 16. A
+	// crossing stays short (tens of microseconds at most for polls that
+	// do little; the worker's reactor turns count polls, not only
+	// rounds) while the crossing's cost is spread over many polls.
+	pollBudget = 1024
 )
 
 func newPollBlock() (*pollBlock, error) {

@@ -37,9 +37,14 @@ type op struct {
 const inboxToken = 0
 
 // turnEvery is how many polling rounds a busy worker runs between
-// non-blocking reactor turns (tokio uses 61 for the same purpose): a syscall
-// per round would cost more than the polls themselves.
-const turnEvery = 61
+// non-blocking reactor turns (tokio uses 61 polls for the same purpose): a
+// syscall per round would cost more than the polls themselves. A round can
+// hold up to batchMax*... polls when tasks wake themselves (pollBudget per
+// crossing), so a worker also turns after turnPolls polls.
+const (
+	turnEvery = 61
+	turnPolls = 4 * pollBudget
+)
 
 // worker owns a run queue, a reactor and the tasks spawned onto it. Its loop
 // runs on one goroutine locked to one OS thread.
@@ -63,6 +68,7 @@ type worker struct {
 
 	tasks    map[uint64]*task
 	runnable []*task
+	spare    []*task // the other runnable buffer: tasks scheduled while a round runs go here
 	woken    []uint64
 	ops      []op
 	cx       Context
@@ -70,6 +76,8 @@ type worker struct {
 	names    map[uint64]string  // checked mode: names of finished tasks whose cell is live
 	retired  []retiredCell      // checked mode: cells never reused, scanned for misuse
 	rounds   uint64
+	polls    uint64 // polls run, re-polls included
+	turnedAt uint64 // polls at the last busy reactor turn
 	closing  bool
 	exited   chan struct{}
 }
@@ -140,7 +148,8 @@ func (w *worker) run() {
 		w.resolveWoken()
 		if len(w.runnable) > 0 {
 			w.pollRunnable()
-			if w.rounds++; w.rounds%turnEvery == 0 {
+			if w.rounds++; w.rounds%turnEvery == 0 || w.polls-w.turnedAt >= turnPolls {
+				w.turnedAt = w.polls
 				w.flushTimerOps()
 				if w.r.Due() { // no fd and no timer due: skip the syscall
 					w.turn(0)
@@ -248,7 +257,7 @@ func (w *worker) schedule(t *task) {
 
 func (w *worker) pollRunnable() {
 	run := w.runnable
-	w.runnable = nil
+	w.runnable = w.spare[:0]
 	for i, t := range run {
 		run[i] = nil
 		t.scheduled = false
@@ -267,9 +276,7 @@ func (w *worker) pollRunnable() {
 	if len(w.batch) > 0 {
 		w.pollBatch()
 	}
-	if w.runnable == nil {
-		w.runnable = run[:0]
-	}
+	w.spare = run[:0]
 }
 
 // poll polls a Go future, or a C future that cannot be batched.
@@ -277,6 +284,7 @@ func (w *worker) poll(t *task) {
 	w.cx = Context{w: w, t: t}
 	ready, v, err := w.safePoll(t)
 	w.e.stats.polled.Add(1)
+	w.polls++
 	w.settle(t, ready, v, err)
 }
 

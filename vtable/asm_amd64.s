@@ -27,9 +27,9 @@
 TEXT awake_host_waker_clone(SB), NOSPLIT|NOFRAME, $0-0
 	MOVQ CELL_STATE(DI), AX       // AX: observed state
 clone_retry:
-	CMPQ AX, $2                   // refs == 0 (state < 2)?
+	CMPQ AX, $4                   // refs == 0 (state < 4)?
 	JLT  clone_misuse             // a clone of a dead waker: count, no-op
-	LEAQ 2(AX), CX                // CX: state with one more reference
+	LEAQ 4(AX), CX                // CX: state with one more reference
 	LOCK
 	CMPXCHGQ CX, CELL_STATE(DI)   // state == AX ? state = CX : AX = state
 	JNE  clone_retry
@@ -63,13 +63,13 @@ TEXT awake_host_waker_wake(SB), NOSPLIT|NOFRAME, $0-0
 TEXT awake_host_waker_drop(SB), NOSPLIT|NOFRAME, $0-0
 	MOVQ CELL_STATE(DI), AX       // AX: observed state
 drop_retry:
-	CMPQ AX, $2                   // refs == 0 already?
+	CMPQ AX, $4                   // refs == 0 already?
 	JLT  drop_misuse              // over-drop: count it, never underflow
-	LEAQ -2(AX), CX               // CX: state with one reference fewer
+	LEAQ -4(AX), CX               // CX: state with one reference fewer
 	LOCK
 	CMPXCHGQ CX, CELL_STATE(DI)   // state == AX ? state = CX : AX = state
 	JNE  drop_retry
-	SHRQ $1, AX                   // AX: references before this drop
+	SHRQ $2, AX                   // AX: references before this drop
 	CMPQ AX, $1
 	JNE  drop_done                // others remain
 	MOVQ DI, R8                   // last reference: queue the cell so the
@@ -81,14 +81,23 @@ drop_misuse:
 	INCQ CELL_MISUSE(DI)          // cell.misuse++
 	RET
 
-// wakecore: set QUEUED; on the 0 -> 1 edge push the cell and, if the
-// executor announced it sleeps, write its eventfd once.
+// wakecore: set QUEUED and NOTIFIED in one atomic step; on the QUEUED
+// 0 -> 1 edge push the cell and, if the executor announced it sleeps, write
+// its eventfd once. QUEUED already set means the cell is queued or being
+// polled (the poller claimed it): NOTIFIED tells the poller to poll again.
 // in: R8 = cell. clobbers: AX, CX, DX, SI, DI, R9, R11 (darwin: whatever
 // libc write clobbers).
 TEXT wakecore<>(SB), NOSPLIT|NOFRAME, $0-0
+	MOVQ CELL_STATE(R8), AX       // AX: observed state
+wake_or:
+	MOVQ AX, CX
+	ORQ  $3, CX                   // CX: state | QUEUED | NOTIFIED
 	LOCK
-	BTSQ $0, CELL_STATE(R8)       // set QUEUED; CF = previous QUEUED
-	JCS  wake_done                // already queued: the wakes coalesce
+	CMPXCHGQ CX, CELL_STATE(R8)   // state == AX ? state = CX : AX = state
+	JNE  wake_or                  // (always a locked write: a full barrier
+	                              // even when the wake coalesces)
+	TESTQ $1, AX
+	JNZ  wake_done                // was QUEUED: the wakes coalesce
 	MOVQ CELL_QUEUE(R8), R9       // R9: queue block
 wake_push:
 	MOVQ Q_HEAD(R9), AX           // AX: head we expect

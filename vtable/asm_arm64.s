@@ -28,9 +28,9 @@
 TEXT awake_host_waker_clone(SB), NOSPLIT|NOFRAME, $0-0
 clone_retry:
 	LDAXR (R0), R2                // R2: state, exclusive
-	CMP   $2, R2
+	CMP   $4, R2
 	BLO   clone_misuse            // refs == 0: a clone of a dead waker
-	ADD   $2, R2, R2              // one more reference
+	ADD   $4, R2, R2              // one more reference
 	STLXR R2, (R0), R3            // R3: 0 if the store won
 	CBNZ  R3, clone_retry
 	MOVD  CELL_VTABLE(R0), R1     // R1: returned vtable word (R0 stays data)
@@ -65,12 +65,12 @@ TEXT awake_host_waker_wake(SB), NOSPLIT|NOFRAME, $0-0
 TEXT awake_host_waker_drop(SB), NOSPLIT|NOFRAME, $0-0
 drop_retry:
 	LDAXR (R0), R2                // R2: state, exclusive
-	CMP   $2, R2
+	CMP   $4, R2
 	BLO   drop_misuse             // refs == 0: over-drop, never underflow
-	SUB   $2, R2, R3              // R3: one reference fewer
+	SUB   $4, R2, R3              // R3: one reference fewer
 	STLXR R3, (R0), R4
 	CBNZ  R4, drop_retry
-	LSR   $1, R2, R2              // R2: references before this drop
+	LSR   $2, R2, R2              // R2: references before this drop
 	CMP   $1, R2
 	BNE   drop_done
 	B     wakecore<>(SB)          // last reference: queue the cell so the
@@ -87,17 +87,21 @@ drop_count:
 	CBNZ  R3, drop_count
 	RET
 
-// wakecore: set QUEUED; on the 0 -> 1 edge push the cell and, if the
-// executor announced it sleeps, write its eventfd once.
+// wakecore: set QUEUED and NOTIFIED in one atomic step; on the QUEUED
+// 0 -> 1 edge push the cell and, if the executor announced it sleeps, write
+// its eventfd once. QUEUED already set means the cell is queued or being
+// polled (the poller claimed it): NOTIFIED tells the poller to poll again.
+// The store-release happens even when the wake coalesces, so the waker's
+// earlier writes are ordered before the poller's next read of the state.
 // in: R0 = cell. clobbers: R0-R9 (darwin: whatever libc write clobbers).
 TEXT wakecore<>(SB), NOSPLIT|NOFRAME, $0-0
 	MOVD  R0, R5                  // R5: cell
 set_queued:
 	LDAXR (R5), R2                // R2: state, exclusive
-	TBNZ  $0, R2, wake_coalesced  // already queued: the wakes coalesce
-	ORR   $1, R2, R2
-	STLXR R2, (R5), R3
+	ORR   $3, R2, R4              // R4: state | QUEUED | NOTIFIED
+	STLXR R4, (R5), R3
 	CBNZ  R3, set_queued
+	TBNZ  $0, R2, wake_done       // was QUEUED: the wakes coalesce
 	MOVD  CELL_QUEUE(R5), R6      // R6: queue block
 push:
 	MOVD  Q_HEAD(R6), R7          // R7: head we expect
@@ -138,9 +142,6 @@ push_stale:
 claim_lost:
 	CLREX
 wake_done:
-	RET
-wake_coalesced:
-	CLREX
 	RET
 
 // Addresses of the entry points, for building the vtable from Go.

@@ -202,7 +202,7 @@ func TestWakeCoalescesAndRequeuesAfterDrain(t *testing.T) {
 	require.Equal(t, w.Data, r1)
 	require.Equal(t, uintptr(unsafe.Pointer(w.Vtable)), r2, "clone returns the same vtable in the second register")
 	purego.SyscallN(w.Vtable.Wake, r1) // consumes the clone
-	require.EqualValues(t, stateRefStep|stateQueued, load(w.Data, cellState))
+	require.EqualValues(t, stateRefStep|stateQueued|stateNotified, load(w.Data, cellState))
 	Drop(w)
 	require.Equal(t, 0, drain(q, func(uint64) {}))
 	require.Zero(t, q.Live())

@@ -87,14 +87,14 @@ func (c Cell) Misuse() uint64 { return load(uintptr(c), cellMisuse) }
 // Refs returns the cell's reference count and whether it is queued.
 func (c Cell) Refs() (refs uint64, queued bool) {
 	s := load(uintptr(c), cellState)
-	return s >> 1, s&stateQueued != 0
+	return s / stateRefStep, s&stateQueued != 0
 }
 
 // CellOf returns the cell of a host waker.
 func CellOf(w abi.Waker) Cell { return Cell(w.Data) }
 
-// Drain takes every queued cell, oldest push first, clears its QUEUED bit
-// and calls fn(cell, dead). dead means no reference is left: the owner then
+// Drain takes every queued cell, oldest push first, clears its QUEUED and
+// NOTIFIED bits and calls fn(cell, dead). dead means no reference is left: the owner then
 // either reclaims the cell (Reclaim) when its task is over, or, when the
 // task is alive (its own reference was dropped by someone else: a refcount
 // bug in a plugin), repairs it (Revive). Returns the number of live cells
@@ -111,7 +111,7 @@ func (q *Queue) Drain(fn func(c Cell, dead bool)) int {
 	n := 0
 	for i := len(b) - 1; i >= 0; i-- { // the stack is newest first
 		c := b[i]
-		prev := atomic.AndUint64(word(c, cellState), ^uint64(stateQueued))
+		prev := atomic.AndUint64(word(c, cellState), ^uint64(stateQueued|stateNotified))
 		dead := prev < stateRefStep
 		if !dead {
 			n++

@@ -72,15 +72,15 @@ func addRef(c uintptr, delta uint64) (old uint64, ok bool) {
 func hostClone(c uintptr) { addRef(c, stateRefStep) }
 
 func hostWakeByRef(c uintptr) {
-	if atomic.OrUint64(word(c, cellState), stateQueued)&stateQueued != 0 {
-		return // already queued: this wake coalesces with the pending one
+	if atomic.OrUint64(word(c, cellState), stateQueued|stateNotified)&stateQueued != 0 {
+		return // queued or being polled: this wake coalesces with the pending one
 	}
 	push(c)
 }
 
 func hostDrop(c uintptr) {
 	// Adding ^(step-1), two's complement -step, takes one reference away.
-	if old, ok := addRef(c, ^uint64(stateRefStep-1)); ok && old>>1 == 1 {
+	if old, ok := addRef(c, ^uint64(stateRefStep-1)); ok && old/stateRefStep == 1 {
 		hostWakeByRef(c) // last reference: hand the cell back
 	}
 }
