@@ -22,11 +22,16 @@ func TestCStringIsBounded(t *testing.T) {
 
 func TestTakeErrorNeverReadsPastItsSize(t *testing.T) {
 	// A size field claiming 4 bytes: message and drop must not be read
-	// (they hold garbage here, which reading would follow).
-	obj := &abi.ErrorObj{Size: 4, Code: 9, Message: (*byte)(Ptr(1)), Drop: 1}
-	_, problem := TakeError(uintptr(unsafe.Pointer(obj)), 16)
+	// (they hold garbage here, which reading would follow). The object is
+	// raw words, not an abi.ErrorObj: a Go pointer field holding 1 is a bad
+	// pointer the runtime may find while it copies the stack.
+	var raw [4]uint64 // size 4 | code 9 << 32, message 1, drop 1
+	raw[0], raw[1], raw[2] = 4|9<<32, 1, 1
+	require.EqualValues(t, 8, unsafe.Offsetof(abi.ErrorObj{}.Message), "raw mirrors awake_error")
+	require.EqualValues(t, 16, unsafe.Offsetof(abi.ErrorObj{}.Drop), "raw mirrors awake_error")
+	_, problem := TakeError(uintptr(unsafe.Pointer(&raw[0])), 16)
 	require.True(t, strings.Contains(problem, "size 4 < 24; leaked"), problem)
-	_, problem = TakeError(uintptr(unsafe.Pointer(obj))+1, 16)
+	_, problem = TakeError(uintptr(unsafe.Pointer(&raw[0]))+1, 16)
 	require.Contains(t, problem, "misaligned")
 }
 
