@@ -34,9 +34,9 @@ type pollBlock struct {
 
 // pollEntry mirrors one entry's head.
 type pollEntry struct {
-	cx     abi.Context
-	poll   uintptr
-	self   uintptr
+	cx       abi.Context
+	poll     uintptr
+	self     uintptr
 	err      uintptr
 	status   int32
 	repolls  int32
