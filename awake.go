@@ -189,11 +189,7 @@ func (p *Plugin) Library() *cbindings.Library { return p.lib }
 
 // Spawn makes a future from export with args and runs it as a task.
 func (p *Plugin) Spawn(export string, args []byte) (*Task, error) {
-	f, err := p.lib.Future(export, args)
-	if err != nil {
-		return nil, err
-	}
-	return p.rt.exec.Spawn(f)
+	return p.lib.Spawn(p.rt.exec, export, args)
 }
 
 // Call spawns export with args and waits for its output (the bytes of an

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/ebitengine/purego"
@@ -35,7 +36,23 @@ type Library struct {
 	path       string
 	desc       *descriptor
 	byName     map[string]int
+	taskNames  []string // "plugin/export" per export (task names)
 	keepLoaded bool
+
+	// makeOK is set once a make function was called and cleared by Close:
+	// while it is set, a make needs no lock (made cannot change back, and a
+	// make racing Close is one that started before it).
+	makeOK atomic.Bool
+
+	// Futures made untracked (spawned straight onto an executor) and
+	// dropped: counters rather than mu, each on its own cache line, because
+	// the spawning goroutine and the executor worker that drops them run
+	// on different cores (see executor.Executor about cache lines).
+	_         cacheLinePad
+	uMade     atomic.Int64
+	_         cacheLinePad
+	uReleased atomic.Int64
+	_         cacheLinePad
 
 	mu     sync.Mutex
 	handle uintptr            // 0 once unloaded
@@ -43,9 +60,10 @@ type Library struct {
 	made   bool               // a make function was called: never unload
 	live   map[abi.Future]int // futures made and not yet dropped (a count: equal futures may coexist)
 	nlive  int                // sum of live
-
-	taskNames map[string]string // "plugin/export" per export, for task names
 }
+
+// cacheLinePad keeps the fields around it on separate cache lines.
+type cacheLinePad [64]byte
 
 // Path returns the path the library was opened from.
 func (l *Library) Path() string { return l.path }
@@ -78,8 +96,11 @@ func (l *Library) Export(name string) (ExportInfo, bool) {
 // dropped through DropFuture.
 func (l *Library) Live() int {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.nlive
+	n := l.nlive
+	l.mu.Unlock()
+	// Released before made: a future counted as released was made before.
+	rel := l.uReleased.Load()
+	return n + int(l.uMade.Load()-rel)
 }
 
 // MakeFuture calls the make function of export name with a copy-free view of
@@ -90,29 +111,36 @@ func (l *Library) Live() int {
 // poll or drop, bad output alignment) is ErrBadFuture, and is leaked rather
 // than passed to functions that may be garbage.
 func (l *Library) MakeFuture(name string, args []byte) (abi.Future, error) {
-	return l.makeFuture(name, args, true)
+	f, _, err := l.makeFuture(name, args, true)
+	return f, err
 }
 
 // makeFuture is MakeFuture; track=false counts the future in Live without
 // remembering it (for futures the executor owns and drops exactly once
 // itself: a map entry per pending task is memory the executor does not
-// need).
-func (l *Library) makeFuture(name string, args []byte, track bool) (abi.Future, error) {
-	l.mu.Lock()
-	if l.closed {
+// need). It also returns the export's index.
+func (l *Library) makeFuture(name string, args []byte, track bool) (abi.Future, int, error) {
+	i, ok := l.byName[name] // byName never changes after Open
+	if !l.makeOK.Load() {
+		l.mu.Lock()
+		if l.closed {
+			l.mu.Unlock()
+			return abi.Future{}, 0, l.errorf("make future", ErrClosed, name, 0, "Close was called; open the library again to make new futures")
+		}
+		if ok {
+			l.made = true
+			l.makeOK.Store(true)
+		}
 		l.mu.Unlock()
-		return abi.Future{}, l.errorf("make future", ErrClosed, name, 0, "Close was called; open the library again to make new futures")
 	}
-	i, ok := l.byName[name]
 	if !ok {
-		l.mu.Unlock()
-		return abi.Future{}, l.errorf("make future", ErrNoExport, name, 0, "plugin %q exports %s", l.desc.name, l.exportList())
+		return abi.Future{}, 0, l.errorf("make future", ErrNoExport, name, 0, "plugin %q exports %s", l.desc.name, l.exportList())
 	}
-	l.made = true
-	l.mu.Unlock()
 
-	var out [2]uintptr // awake_future: self, vtable
-	var errp uintptr   // awake_error *
+	// The frame and the out-words live in a pooled heap block: the plugin
+	// writes out and errp, and a pooled block costs no allocation per call.
+	mc := makeCalls.Get().(*makeCall)
+	mc.out, mc.errp = [2]uintptr{}, 0
 	var argp unsafe.Pointer
 	var pin runtime.Pinner
 	if len(args) > 0 {
@@ -120,10 +148,13 @@ func (l *Library) makeFuture(name string, args []byte, track bool) (abi.Future, 
 		pin.Pin(argp)
 	}
 	entryMu.RLock()
-	r1 := ccall.Call4(l.desc.makes[i], uintptr(argp), uintptr(len(args)),
-		uintptr(unsafe.Pointer(&out)), uintptr(unsafe.Pointer(&errp)))
+	r1 := mc.fr.Call4(l.desc.makes[i], uintptr(argp), uintptr(len(args)),
+		uintptr(unsafe.Pointer(&mc.out)), uintptr(unsafe.Pointer(&mc.errp)))
 	entryMu.RUnlock()
 	pin.Unpin()
+	runtime.KeepAlive(args)
+	out, errp := mc.out, mc.errp
+	makeCalls.Put(mc)
 	rc := int32(uint32(r1))
 
 	if rc != abi.OK {
@@ -136,7 +167,7 @@ func (l *Library) makeFuture(name string, args []byte, track bool) (abi.Future, 
 		} else {
 			detail += " with no error object"
 		}
-		return abi.Future{}, l.errorf("make future", ErrMake, name, rc, "%s", detail)
+		return abi.Future{}, 0, l.errorf("make future", ErrMake, name, rc, "%s", detail)
 	}
 	if errp != 0 {
 		// Success with an error object is a plugin bug; the object is ours
@@ -144,18 +175,33 @@ func (l *Library) makeFuture(name string, args []byte, track bool) (abi.Future, 
 		takeError(errp)
 	}
 	if problem := checkFuture(out[1]); problem != "" {
-		return abi.Future{}, l.errorf("make future", ErrBadFuture, name, 0,
+		return abi.Future{}, 0, l.errorf("make future", ErrBadFuture, name, 0,
 			"plugin %q returned AWAKE_OK with a future whose %s (the future is leaked, not dropped)", l.desc.name, problem)
 	}
 	f := abi.Future{Self: out[0], Vtable: (*abi.FutureVtable)(cptr(out[1]))}
-	l.mu.Lock()
-	if track {
-		l.live[f]++
+	if !track {
+		l.uMade.Add(1)
+		return f, i, nil
 	}
+	l.mu.Lock()
+	l.live[f]++
 	l.nlive++
 	l.mu.Unlock()
-	return f, nil
+	return f, i, nil
 }
+
+// makeCall is the heap block of one make call: its C call frame and the
+// words the plugin writes.
+type makeCall struct {
+	fr   ccall.Frame
+	out  [2]uintptr // awake_future: self, vtable
+	errp uintptr    // awake_error *
+}
+
+var makeCalls = sync.Pool{New: func() any { return new(makeCall) }}
+
+// dropFrames are C call frames for untracked drops.
+var dropFrames = sync.Pool{New: func() any { return new(ccall.Frame) }}
 
 // DropFuture releases a live future made by MakeFuture: it calls the
 // future's drop and stops counting it. Dropping a future that is not live
@@ -187,6 +233,7 @@ func (l *Library) Close() error {
 		return nil
 	}
 	l.closed = true
+	l.makeOK.Store(false)
 	if l.made || l.keepLoaded || l.handle == 0 {
 		return nil
 	}
@@ -287,10 +334,9 @@ type untracked Library
 
 // DropFuture calls f's drop and stops counting it.
 func (u *untracked) DropFuture(f abi.Future) error {
-	l := (*Library)(u)
-	l.mu.Lock()
-	l.nlive--
-	l.mu.Unlock()
-	ccall.Call1(f.Vtable.Drop, f.Self)
+	u.uReleased.Add(1)
+	fr := dropFrames.Get().(*ccall.Frame)
+	fr.Call1(f.Vtable.Drop, f.Self)
+	dropFrames.Put(fr)
 	return nil
 }

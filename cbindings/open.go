@@ -188,8 +188,10 @@ func negotiate(path string, handle uintptr, o options) (*Library, error) {
 		live:       make(map[abi.Future]int),
 		keepLoaded: o.keepLoaded,
 	}
+	lib.taskNames = make([]string, len(d.exports))
 	for i, e := range d.exports {
 		lib.byName[e.Name] = i
+		lib.taskNames[i] = d.name + "/" + e.Name
 	}
 	return lib, nil
 }

@@ -8,24 +8,21 @@ import (
 // spawn the result with (*executor.Executor).Spawn. The library counts it as
 // live until the executor drops it.
 func (l *Library) Future(name string, args []byte) (*executor.Foreign, error) {
-	f, err := l.makeFuture(name, args, false)
+	f, i, err := l.makeFuture(name, args, false)
 	if err != nil {
 		return nil, err
 	}
-	return &executor.Foreign{F: f, Name: l.taskName(name), Owner: (*untracked)(l)}, nil
+	return &executor.Foreign{F: f, Name: l.taskNames[i], Owner: (*untracked)(l)}, nil
 }
 
-// taskName returns "plugin/export", built once per export.
-func (l *Library) taskName(export string) string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if n, ok := l.taskNames[export]; ok {
-		return n
+// Spawn makes a future from export name and spawns it on e, like
+// e.Spawn(l.Future(name, args)) with one allocation less (the task and its
+// Foreign are one object). The library counts the future as live until the
+// executor drops it.
+func (l *Library) Spawn(e *executor.Executor, name string, args []byte) (*executor.JoinHandle, error) {
+	f, i, err := l.makeFuture(name, args, false)
+	if err != nil {
+		return nil, err
 	}
-	if l.taskNames == nil {
-		l.taskNames = map[string]string{}
-	}
-	n := l.desc.name + "/" + export
-	l.taskNames[export] = n
-	return n
+	return e.SpawnForeign(f, l.taskNames[i], (*untracked)(l))
 }

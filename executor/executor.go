@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+
+	"github.com/awake-rt/awake/abi"
 )
 
 // Config configures an Executor. The zero value is valid.
@@ -27,18 +29,30 @@ type Config struct {
 }
 
 // Executor runs tasks on worker threads. It is safe for concurrent use.
+//
+// Layout: the fields that Spawn writes (mu, nextID) sit on cache lines of
+// their own. On this kind of VM a cache line written by one core and then
+// touched by another costs a few hundred nanoseconds, so a spawning
+// goroutine and a worker must share as few written lines as possible
+// (the counters, written by the workers, are apart too).
 type Executor struct {
 	cfg     Config
 	workers []*worker
 	log     *slog.Logger
-	nextID  atomic.Uint64
-	rr      atomic.Uint64
-	stats   counters
 
-	mu     sync.RWMutex // guards closed against Spawn
+	_      cacheLinePad
+	mu     sync.RWMutex  // guards closed against Spawn
+	nextID atomic.Uint64 // the last task id given; also the Spawned count
+	_      cacheLinePad
+	stats  counters
+	_      cacheLinePad
+
 	closed bool
 	once   sync.Once
 }
+
+// cacheLinePad keeps the fields around it on separate cache lines.
+type cacheLinePad [64]byte
 
 // New starts an executor with cfg.Workers worker threads.
 func New(cfg Config) (*Executor, error) {
@@ -93,47 +107,76 @@ func (e *Executor) Spawn(f Future, opts ...SpawnOption) (*JoinHandle, error) {
 	if fo, ok := f.(*Foreign); ok {
 		cfg.name = fo.Name
 	}
-	for _, o := range opts {
-		o(&cfg)
+	if len(opts) > 0 {
+		cfg = cfg.with(opts)
 	}
+	return e.spawn(&task{fut: f}, cfg)
+}
+
+// SpawnForeign spawns the C future f, named name and released through owner
+// (see Foreign), like Spawn(&Foreign{F: f, Name: name, Owner: owner}) but with
+// the task and its Foreign in one allocation.
+func (e *Executor) SpawnForeign(f abi.Future, name string, owner FutureOwner) (*JoinHandle, error) {
+	ft := &foreignTask{f: Foreign{F: f, Name: name, Owner: owner}}
+	ft.fut = &ft.f
+	return e.spawn(&ft.task, spawnConfig{name: name, worker: -1})
+}
+
+// with applies opts to a copy of c (the copy, not the caller's value, is
+// what escapes to the heap through the option functions).
+func (c spawnConfig) with(opts []SpawnOption) spawnConfig {
+	for _, o := range opts {
+		o(&c)
+	}
+	return c
+}
+
+// spawn places t (its fut set) on a worker and posts it there.
+func (e *Executor) spawn(t *task, cfg spawnConfig) (*JoinHandle, error) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	if e.closed {
-		if d, ok := f.(Dropper); ok {
+		if d, ok := t.fut.(Dropper); ok {
 			d.Drop()
 		}
 		return nil, ErrClosed
 	}
+	id := e.nextID.Add(1) // ids start at 1; 0 is the inbox token
 	idx := cfg.worker
 	if idx < 0 {
-		idx = int(e.rr.Add(1) - 1)
+		idx = int((id - 1) % uint64(len(e.workers))) // round robin
 	}
 	w := e.workers[idx%len(e.workers)]
-	t, err := w.newTask(f, cfg.name)
-	if err != nil {
-		if d, ok := f.(Dropper); ok {
-			d.Drop()
-		}
-		return nil, err
-	}
-	w.post(op{kind: opSpawn, t: t})
-	return &JoinHandle{t, w}, nil
+	w.initTask(t, id, cfg.name)
+	w.postSpawn(t)
+	return t.handle(), nil
 }
 
-func (w *worker) newTask(f Future, name string) (*task, error) {
-	id := w.e.nextID.Add(1) // ids start at 1; 0 is the inbox token
-	wk, err := w.q.NewWaker(id)
-	if err != nil {
-		return nil, fmt.Errorf("awake: spawning %q: %w", name, err)
-	}
-	w.e.stats.spawned.Add(1)
-	t := &task{id: id, fut: f, waker: wk}
-	if fo, ok := f.(*Foreign); ok && fo.Name == name {
+// initTask fills in a new task for worker w. Its waker cell is made later,
+// by w itself (adopt): the cell is then written by the thread that uses it.
+func (w *worker) initTask(t *task, id uint64, name string) {
+	t.id = id
+	t.w = w
+	if fo, ok := t.fut.(*Foreign); ok && fo.Name == name {
 		t.namep = &fo.Name // no copy of the name per task
 	} else if name != "" {
-		t.namep = &name
+		n := name // only this copy escapes
+		t.namep = &n
 	}
-	return t, nil
+}
+
+// adopt starts a task posted to (or spawned on) w: it makes the task's
+// waker cell and schedules the first poll. A task whose cell cannot be made
+// fails at once.
+func (w *worker) adopt(t *task) {
+	wk, err := w.q.NewWaker(t.id)
+	if err != nil {
+		w.finish(t, nil, fmt.Errorf("awake: spawning %q: %w", t.label(), err))
+		return
+	}
+	t.cell = wk.Data
+	w.tasks[t.id] = t
+	w.schedule(t)
 }
 
 // Close stops accepting tasks, drops every pending future exactly once
@@ -176,20 +219,23 @@ type Stats struct {
 	WakerMisuse   uint64 // over-drops and uses after the last drop detected
 }
 
+// counters are written by the workers (and by a spawn racing Close).
 type counters struct {
-	spawned, polled, woken, staleWakes, completed, failed, cancelled atomic.Uint64
-	lostWakers, spuriousWakes, wakersHeld, wakerMisuse               atomic.Uint64
+	polled, woken, staleWakes, completed, failed, cancelled atomic.Uint64
+	lostWakers, spuriousWakes, wakersHeld, wakerMisuse      atomic.Uint64
 }
 
 // Stats returns the current counters.
 func (e *Executor) Stats() Stats {
 	s := Stats{
-		Spawned: e.stats.spawned.Load(), Polled: e.stats.polled.Load(), Woken: e.stats.woken.Load(),
+		Polled: e.stats.polled.Load(), Woken: e.stats.woken.Load(),
 		StaleWakes: e.stats.staleWakes.Load(), Completed: e.stats.completed.Load(),
 		Failed: e.stats.failed.Load(), Cancelled: e.stats.cancelled.Load(),
 		LostWakers: e.stats.lostWakers.Load(), SpuriousWakes: e.stats.spuriousWakes.Load(),
 		WakersHeld: e.stats.wakersHeld.Load(), WakerMisuse: e.stats.wakerMisuse.Load(),
 	}
+	// Read last: every task a worker counted had its id before.
+	s.Spawned = e.nextID.Load()
 	s.Pending = s.Spawned - s.Completed - s.Failed - s.Cancelled
 	return s
 }

@@ -79,7 +79,7 @@ func (w *worker) pollForeign(t *task, f *Foreign) (bool, any, error) {
 func (w *worker) prepare(i int, t *task, f *Foreign) *pollEntry {
 	e := w.pb.entry(i)
 	e.cx.Host = hostTable()
-	e.cx.Waker = t.waker
+	e.cx.Waker = t.waker()
 	e.poll = f.F.Vtable.Poll
 	e.self = f.F.Self
 	e.err = 0
@@ -157,7 +157,7 @@ func (w *worker) pollBatch() {
 // check); a finished t is only counted.
 func (w *worker) released(t *task, state uint64, ready bool) bool {
 	if state < vtable.StateRefStep {
-		if !w.q.Revive(vtable.CellOf(t.waker)) {
+		if !w.q.Revive(vtable.Cell(t.cell)) {
 			return false
 		}
 		w.e.wakerMisuse(t, "its waker was dropped more times than it was cloned (the task's own reference was released; the host restored it)")

@@ -46,7 +46,7 @@ type Context struct {
 }
 
 // Waker returns the task's waker, borrowed: Clone it to keep it.
-func (cx *Context) Waker() Waker { return Waker{cx.t.waker} }
+func (cx *Context) Waker() Waker { return Waker{cx.t.waker()} }
 
 // TaskID returns the id of the task being polled.
 func (cx *Context) TaskID() uint64 { return cx.t.id }

@@ -9,7 +9,6 @@ import (
 	"unsafe"
 
 	"github.com/awake-rt/awake/abi"
-	"github.com/awake-rt/awake/vtable"
 )
 
 // The host API as the Go side of the C boundary (package cbindings) needs
@@ -152,51 +151,47 @@ func (p Poller) Spawn(f Future, name string) (*JoinHandle, error) {
 	// spread over the workers, like Executor.Spawn does: an acceptor that
 	// spawns one task per connection then uses every worker. Others stay
 	// on this worker (and its OS thread) for their whole life.
+	e := p.w.e
+	id := e.nextID.Add(1)
 	tw := p.w
-	if fo, ok := f.(*Foreign); ok && len(p.w.e.workers) > 1 && fo.F.Vtable != nil && fo.F.Vtable.Flags&abi.FutureSend != 0 {
-		tw = p.w.e.workers[int(p.w.e.rr.Add(1)-1)%len(p.w.e.workers)]
+	if fo, ok := f.(*Foreign); ok && len(e.workers) > 1 && fo.F.Vtable != nil && fo.F.Vtable.Flags&abi.FutureSend != 0 {
+		tw = e.workers[(id-1)%uint64(len(e.workers))] // round robin, like Executor.Spawn
 	}
-	t, err := tw.newTask(f, name)
-	if err != nil {
-		if d, ok := f.(Dropper); ok {
-			d.Drop()
-		}
-		return nil, err
-	}
+	t := &task{fut: f}
+	tw.initTask(t, id, name)
 	if tw != p.w {
 		// Under the executor's lock, like Executor.Spawn: a post that
 		// precedes Close's opClose is processed before that worker shuts
 		// down, so the task is polled or dropped, never lost.
-		p.w.e.mu.RLock()
-		closed := p.w.e.closed
+		e.mu.RLock()
+		closed := e.closed
 		if !closed {
-			tw.post(op{kind: opSpawn, t: t})
+			tw.postSpawn(t)
 		}
-		p.w.e.mu.RUnlock()
+		e.mu.RUnlock()
 		if closed {
-			p.w.e.stats.cancelled.Add(1) // counted as spawned by newTask
-			vtable.Drop(t.waker)
+			e.stats.cancelled.Add(1) // counted as spawned: it has an id
 			if d, ok := f.(Dropper); ok {
 				d.Drop()
 			}
 			return nil, ErrClosed
 		}
 	} else {
-		p.w.tasks[t.id] = t
-		p.w.schedule(t)
+		p.w.adopt(t)
 	}
-	return &JoinHandle{t, tw}, nil
+	return t.handle(), nil
 }
 
 // OnDone registers fn to run when h's task finishes (at once if it already
 // has). fn runs on the task's worker; for a task on another worker the
 // registration is posted there.
 func (p Poller) OnDone(h *JoinHandle, fn func()) {
-	if h.w != p.w {
-		h.w.post(op{kind: opCall, fn: func() { h.w.onDoneLocal(h.t, fn) }})
+	t := h.task()
+	if t.w != p.w {
+		t.w.post(op{kind: opCall, fn: func() { t.w.onDoneLocal(t, fn) }})
 		return
 	}
-	p.w.onDoneLocal(h.t, fn)
+	p.w.onDoneLocal(t, fn)
 }
 
 func (w *worker) onDoneLocal(t *task, fn func()) {

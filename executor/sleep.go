@@ -26,7 +26,7 @@ func (s *sleepFuture) Poll(cx *Context) (bool, any, error) {
 		}
 		s.timer, s.r = t, cx.w.r
 	}
-	if ready, _ := reactor.PollEvent(&s.timer.Event, cx.t.waker); ready {
+	if ready, _ := reactor.PollEvent(&s.timer.Event, cx.t.waker()); ready {
 		s.Drop()
 		return true, nil, nil
 	}

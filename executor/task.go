@@ -8,13 +8,16 @@ import (
 	"github.com/awake-rt/awake/abi"
 )
 
-// task is one spawned future. Fields without a comment are touched only by
-// the owning worker.
+// task is one spawned future; its handle (JoinHandle) is the same memory.
+// Fields without a comment are touched only by the owning worker. The
+// struct is kept at 64 bytes (memory per pending task): with a Foreign it
+// makes one 112-byte object (foreignTask).
 type task struct {
 	id    uint64
 	namep *string // the name, shared with the Foreign or the spawn option; nil: none
 	fut   Future
-	waker abi.Waker // the task's own reference to its host waker cell
+	w     *worker // set before the task is published, never changed
+	cell  uintptr // the task's own reference to its host waker cell (made by w: adopt); 0: none yet
 
 	done atomic.Pointer[doneState] // nil while nobody waits and it runs
 
@@ -22,6 +25,13 @@ type task struct {
 	cancelled bool        // Cancel was delivered to the future
 	scheduled bool        // in the worker's runnable list
 	finished  bool
+}
+
+// foreignTask is a task and its C future in one allocation
+// (Executor.SpawnForeign).
+type foreignTask struct {
+	task
+	f Foreign
 }
 
 // result is a finished task's outcome.
@@ -59,9 +69,17 @@ func (t *task) doneChan() <-chan struct{} {
 	}
 }
 
+// doneEmpty is the shared completion of every task that finished with no
+// value and no error (a C future with no output): no allocation for them.
+var doneEmpty = &doneState{ch: closedCh, final: true}
+
 // markDone publishes the result and wakes waiters.
 func (t *task) markDone(v any, err error) {
-	if old := t.done.Swap(&doneState{ch: closedCh, res: result{v, err}, final: true}); old != nil && !old.final {
+	ds := doneEmpty
+	if v != nil || err != nil {
+		ds = &doneState{ch: closedCh, res: result{v, err}, final: true}
+	}
+	if old := t.done.Swap(ds); old != nil && !old.final {
 		close(old.ch)
 	}
 }
@@ -86,43 +104,51 @@ func (t *task) label() string {
 }
 
 // JoinHandle waits for a spawned task. It may be used from any goroutine.
-type JoinHandle struct {
-	t *task
-	w *worker // the task's worker (kept here, not in the task: memory)
-}
+// A handle is its task's own memory (no allocation of its own).
+type JoinHandle task
+
+// handle returns t's JoinHandle.
+func (t *task) handle() *JoinHandle { return (*JoinHandle)(t) }
+
+func (h *JoinHandle) task() *task { return (*task)(h) }
+
+// waker returns the task's own host waker (its worker's reference).
+func (t *task) waker() abi.Waker { return abi.Waker{Data: t.cell, Vtable: t.w.hostVt} }
 
 // ID returns the task id.
-func (h *JoinHandle) ID() uint64 { return h.t.id }
+func (h *JoinHandle) ID() uint64 { return h.id }
 
 // Done is closed when the task has finished (completed, failed, cancelled
 // or dropped by Close).
-func (h *JoinHandle) Done() <-chan struct{} { return h.t.doneChan() }
+func (h *JoinHandle) Done() <-chan struct{} { return h.task().doneChan() }
 
 // Finished reports whether the task has finished (then Result is valid),
 // without making a Done channel.
-func (h *JoinHandle) Finished() bool { return h.t.isDone() }
+func (h *JoinHandle) Finished() bool { return h.task().isDone() }
 
 // Result returns the task's value and error; valid once Done is closed.
 func (h *JoinHandle) Result() (any, error) {
-	if h.t.isDone() {
-		return h.t.result()
+	t := h.task()
+	if t.isDone() {
+		return t.result()
 	}
-	return nil, fmt.Errorf("awake: task %d (%s) has not finished; wait on Done() or call Await", h.t.id, h.t.label())
+	return nil, fmt.Errorf("awake: task %d (%s) has not finished; wait on Done() or call Await", t.id, t.label())
 }
 
 // Await blocks until the task finishes or ctx ends. When ctx ends first the
 // task is cancelled (its future is asked to stop, or dropped) and Await
 // returns ctx's error.
 func (h *JoinHandle) Await(ctx context.Context) (any, error) {
-	if h.t.isDone() {
-		return h.t.result()
+	t := h.task()
+	if t.isDone() {
+		return t.result()
 	}
 	select {
-	case <-h.t.doneChan():
-		return h.t.result()
+	case <-t.doneChan():
+		return t.result()
 	case <-ctx.Done():
 		h.Cancel()
-		return nil, fmt.Errorf("awake: awaiting task %d (%s): %w (the task was cancelled)", h.t.id, h.t.label(), ctx.Err())
+		return nil, fmt.Errorf("awake: awaiting task %d (%s): %w (the task was cancelled)", t.id, t.label(), ctx.Err())
 	}
 }
 
@@ -131,8 +157,9 @@ func (h *JoinHandle) Await(ctx context.Context) (any, error) {
 // ErrCancelled (unless the task had already finished). Safe to call more than
 // once and from any goroutine.
 func (h *JoinHandle) Cancel() {
-	if h.t.cancelReq.Swap(true) {
+	t := h.task()
+	if t.cancelReq.Swap(true) {
 		return
 	}
-	h.w.post(op{kind: opCancel, t: h.t})
+	t.w.post(op{kind: opCancel, t: t})
 }

@@ -20,8 +20,7 @@ import (
 type opKind int
 
 const (
-	opSpawn opKind = iota
-	opCancel
+	opCancel opKind = iota
 	opClose
 	opCall
 )
@@ -48,29 +47,39 @@ const (
 
 // worker owns a run queue, a reactor and the tasks spawned onto it. Its loop
 // runs on one goroutine locked to one OS thread.
+//
+// Layout: fields that other goroutines only read come first, then, on cache
+// lines of their own, the inbox that they write, then the worker's own
+// state (see Executor about cache lines).
 type worker struct {
-	e    *Executor
-	idx  int
-	q    *vtable.Queue
-	r    *reactor.Reactor
-	pb   *pollBlock    // C-visible poll entries (contexts, outputs)
-	fr   *ccall.Frames // call frames for C polls, outside the Go heap
-	tops *timerOps     // runtime-free timer_open/timer_close queue
+	e          *Executor
+	idx        int
+	q          *vtable.Queue
+	r          *reactor.Reactor
+	pb         *pollBlock    // C-visible poll entries (contexts, outputs)
+	fr         *ccall.Frames // call frames for C polls, outside the Go heap
+	tops       *timerOps     // runtime-free timer_open/timer_close queue
+	inboxWaker abi.Waker
+	hostVt     *abi.WakerVtable // the vtable of the host wakers of q
+	exited     chan struct{}
+
+	_        cacheLinePad
+	inboxMu  sync.Mutex
+	inbox    []op
+	spawns   []*task     // posted by Spawn, adopted in order by takeInbox
+	hasInbox atomic.Bool // set by post under inboxMu
+	_        cacheLinePad
 
 	batch   []*task         // C futures collected for one pollBatch
 	inBatch [batchMax]*task // task of each entry while C runs
 	inPoll  int             // entries in use while C runs (0: none)
-
-	inboxMu    sync.Mutex
-	inbox      []op
-	inboxWaker abi.Waker
-	hasInbox   atomic.Bool // set by post under inboxMu
 
 	tasks    map[uint64]*task
 	runnable []*task
 	spare    []*task // the other runnable buffer: tasks scheduled while a round runs go here
 	woken    []uint64
 	ops      []op
+	adopting []*task
 	cx       Context
 	onDone   map[*task][]func() // completion observers (C join futures), kept off the task
 	names    map[uint64]string  // checked mode: names of finished tasks whose cell is live
@@ -79,7 +88,6 @@ type worker struct {
 	polls    uint64 // polls run, re-polls included
 	turnedAt uint64 // polls at the last busy reactor turn
 	closing  bool
-	exited   chan struct{}
 }
 
 func newWorker(e *Executor, idx int) (*worker, error) {
@@ -112,6 +120,7 @@ func newWorker(e *Executor, idx int) (*worker, error) {
 	if w.inboxWaker, err = q.NewWaker(inboxToken); err != nil {
 		return nil, err
 	}
+	w.hostVt = w.inboxWaker.Vtable
 	if w.tops, err = newTimerOps(); err != nil {
 		return nil, fmt.Errorf("awake: worker %d: %w", idx, err)
 	}
@@ -131,6 +140,26 @@ func (w *worker) post(o op) {
 	w.hasInbox.Store(true)
 	w.inboxMu.Unlock()
 	vtable.WakeByRef(w.inboxWaker) // after the flag: the drain that sees this wake sees the flag
+}
+
+// postSpawn hands a new task to the worker from any goroutine. Only the
+// post that finds the inbox empty wakes the worker: a later post finds the
+// flag still set only if the worker has not taken the inbox since that
+// first post, whose wake (made after it released the lock) is then still to
+// be drained, and the take that follows the drain sees this post too. A
+// burst of spawns costs one wake, and the flag's cache line is written once
+// per take instead of once per spawn.
+func (w *worker) postSpawn(t *task) {
+	w.inboxMu.Lock()
+	w.spawns = append(w.spawns, t)
+	wake := !w.hasInbox.Load()
+	if wake {
+		w.hasInbox.Store(true)
+	}
+	w.inboxMu.Unlock()
+	if wake {
+		vtable.WakeByRef(w.inboxWaker)
+	}
 }
 
 func (w *worker) run() {
@@ -212,12 +241,15 @@ func (w *worker) takeInbox() {
 	w.inboxMu.Lock()
 	w.hasInbox.Store(false)
 	w.ops, w.inbox = w.inbox, w.ops[:0]
+	w.adopting, w.spawns = w.spawns, w.adopting[:0]
 	w.inboxMu.Unlock()
+	// Spawns first: a Cancel (an op) always follows its task's spawn.
+	for i, t := range w.adopting {
+		w.adopt(t)
+		w.adopting[i] = nil
+	}
 	for i, o := range w.ops {
 		switch o.kind {
-		case opSpawn:
-			w.tasks[o.t.id] = o.t
-			w.schedule(o.t)
 		case opCancel:
 			w.cancel(o.t)
 		case opClose:
@@ -298,7 +330,7 @@ func (w *worker) settle(t *task, ready bool, v any, err error) {
 	// PENDING with no clone of the task's waker anywhere (plugin, reactor,
 	// other tasks) and no wake during the poll: nothing can ever wake the
 	// task. This is the tutorial's silent deadlock.
-	if refs, queued := vtable.CellOf(t.waker).Refs(); refs <= 1 && !queued {
+	if refs, queued := vtable.Cell(t.cell).Refs(); refs <= 1 && !queued {
 		w.e.lostWaker(w, t)
 	}
 }
@@ -344,17 +376,19 @@ func (w *worker) finish(t *task, v any, err error) {
 		w.flushTimerOps() // a C drop may have closed timers
 	}
 	t.fut = nil
-	refs, queued := vtable.CellOf(t.waker).Refs()
-	if queued {
-		w.e.stats.spuriousWakes.Add(1) // woken during the poll that finished it
+	if t.cell != 0 { // 0: adopt could not make it
+		refs, queued := vtable.Cell(t.cell).Refs()
+		if queued {
+			w.e.stats.spuriousWakes.Add(1) // woken during the poll that finished it
+		}
+		if refs > 1 {
+			w.e.stats.wakersHeld.Add(1) // clones outlive the task: their wakes will be stale
+		}
+		if w.e.cfg.Checked {
+			w.names[t.id] = t.label()
+		}
+		vtable.Drop(t.waker())
 	}
-	if refs > 1 {
-		w.e.stats.wakersHeld.Add(1) // clones outlive the task: their wakes will be stale
-	}
-	if w.e.cfg.Checked {
-		w.names[t.id] = t.label()
-	}
-	vtable.Drop(t.waker)
 	if err == nil && t.cancelled && v == nil {
 		err = ErrCancelled
 	}

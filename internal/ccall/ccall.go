@@ -71,3 +71,23 @@ func Call4(fn, a0, a1, a2, a3 uintptr) uintptr {
 	call(f)
 	return f.r0
 }
+
+// Frame is a call frame that the caller owns and reuses (for example from
+// a sync.Pool), so that a call through it allocates nothing. It must stay
+// on the heap for the reason given for frame; a Frame is never used by two
+// calls at once.
+type Frame struct{ f frame }
+
+// Call4 is Call4 through fr.
+func (fr *Frame) Call4(fn, a0, a1, a2, a3 uintptr) uintptr {
+	fr.f = frame{fn: fn, a: [6]uintptr{a0, a1, a2, a3}}
+	call(&fr.f)
+	return fr.f.r0
+}
+
+// Call1 is Call1 through fr.
+func (fr *Frame) Call1(fn, a0 uintptr) uintptr {
+	fr.f = frame{fn: fn, a: [6]uintptr{a0}}
+	call(&fr.f)
+	return fr.f.r0
+}
