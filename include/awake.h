@@ -279,7 +279,15 @@ typedef struct awake_timer {
 
 /* A file descriptor registered with the host's reactor (epoll on Linux,
  * kqueue on darwin), edge-triggered: read/write until EAGAIN, then
- * awake_io_clear_*(tick) and poll again. */
+ * awake_io_clear_*(tick) and poll again.
+ *
+ * A short transfer on a stream socket or pipe (read() or write() moved fewer
+ * bytes than asked) already says what the EAGAIN would: the buffer was
+ * drained (or filled).  Calling awake_io_clear_*(tick) right then saves that
+ * syscall and loses nothing: epoll and kqueue report every arrival (or every
+ * freed space) after the transfer, and the host fires the event with a new
+ * tick, which the clear does not erase.  tokio and libuv read the same way.
+ * Not for datagram sockets (a short read is just a short datagram). */
 typedef struct awake_io {
     awake_event read;  /* READY when the fd is readable (or hung up/errored) */
     awake_event write; /* READY when the fd is writable (or hung up/errored) */

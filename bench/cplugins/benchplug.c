@@ -226,18 +226,24 @@ static int32_t make_pending(const uint8_t *args, size_t len, awake_future *out,
 
 /* ---- pingpong ------------------------------------------------------------- */
 
-/* Reads one byte from io's fd, edge-triggered: read until EAGAIN, then clear
- * the readiness seen at `tick` and poll again (parks the waker).  Returns 1
- * with the byte, 0 for PENDING, -1 on error or EOF. */
+/* Reads the one byte in flight from io's fd, edge-triggered: a read that
+ * returns fewer bytes than asked drained the socket, so the readiness seen
+ * at `tick` is cleared at once (no EAGAIN read; see awake_io in awake.h);
+ * after EAGAIN likewise, then poll again (parks the waker).  Returns 1 with
+ * the byte, 0 for PENDING, -1 on error, EOF or a protocol error. */
 static int read_byte(awake_io *io, awake_context *cx, uint8_t *b) {
     for (;;) {
         uint64_t tick = 0;
+        uint8_t buf[8];
         ssize_t r;
         if (awake_io_poll_read(io, cx, &tick) == AWAKE_PENDING)
             return 0;
-        r = read(io->fd, b, 1);
-        if (r == 1)
+        r = read(io->fd, buf, sizeof buf);
+        if (r == 1) {
+            awake_io_clear_read(io, tick);
+            *b = buf[0];
             return 1;
+        }
         if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
             awake_io_clear_read(io, tick);
             continue;

@@ -5,7 +5,8 @@
  *   - fd readiness from the host: a non-blocking socket is registered with
  *     cx->host->io_open (on the reactor of the task being polled), then
  *     awake_io_poll_read/_write say whether to try read()/write() or wait.
- *     Readiness is edge-triggered: read or write until EAGAIN, then
+ *     Readiness is edge-triggered: read or write until EAGAIN (or a short
+ *     transfer, which says the same without the extra syscall), then
  *     awake_io_clear_read/_write(tick) with the tick the poll returned, and
  *     poll the event again (which parks the waker, or returns READY at once
  *     if the fd became ready meanwhile -- the tick makes that race safe).
@@ -146,6 +147,8 @@ static int step_write(awake_io *io, awake_context *cx, const uint8_t *p,
             return STEP_WAIT;
         ssize_t r = send(io->fd, p, len, SEND_FLAGS);
         if (r > 0) {
+            if ((size_t)r < len) /* short: the send buffer is full (awake.h) */
+                awake_io_clear_write(io, tick);
             *n = (size_t)r;
             return STEP_DONE;
         }
@@ -168,6 +171,8 @@ static int step_read(awake_io *io, awake_context *cx, uint8_t *p, size_t cap,
             return STEP_WAIT;
         ssize_t r = recv(io->fd, p, cap, 0);
         if (r > 0) {
+            if ((size_t)r < cap) /* short: drained, no EAGAIN read (awake.h) */
+                awake_io_clear_read(io, tick);
             *n = (size_t)r;
             return STEP_DONE;
         }

@@ -181,19 +181,22 @@ fn bench_pingpong(n: u64) {
     let rt = runtime();
     let t = rt.block_on(async {
         let (mut a, mut b) = tokio::net::UnixStream::pair().expect("socketpair");
+        // The one byte in flight is read into an 8-byte buffer, as the C
+        // plugin reads it: a short read clears readiness without an EAGAIN
+        // read (tokio's PollEvented does that itself).
         let ponger = tokio::spawn(async move {
-            let mut buf = [0u8; 1];
+            let mut buf = [0u8; 8];
             for _ in 0..n {
-                b.read_exact(&mut buf).await.unwrap();
-                b.write_all(&buf).await.unwrap();
+                assert_eq!(b.read(&mut buf).await.unwrap(), 1, "pingpong: one byte in flight");
+                b.write_all(&buf[..1]).await.unwrap();
             }
         });
         let pinger = tokio::spawn(async move {
-            let mut buf = [7u8; 1];
+            let mut buf = [7u8; 8];
             let t0 = Instant::now();
             for _ in 0..n {
-                a.write_all(&buf).await.unwrap();
-                a.read_exact(&mut buf).await.unwrap();
+                a.write_all(&buf[..1]).await.unwrap();
+                assert_eq!(a.read(&mut buf).await.unwrap(), 1, "pingpong: one byte in flight");
             }
             t0.elapsed()
         });
