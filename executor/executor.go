@@ -30,25 +30,24 @@ type Config struct {
 
 // Executor runs tasks on worker threads. It is safe for concurrent use.
 //
-// Layout: the fields that Spawn writes (mu, nextID) sit on cache lines of
-// their own. On this kind of VM a cache line written by one core and then
-// touched by another costs a few hundred nanoseconds, so a spawning
-// goroutine and a worker must share as few written lines as possible
-// (the counters, written by the workers, are apart too).
+// Layout: the field that Spawn writes (nextID) sits on a cache line of its
+// own. On this kind of VM a cache line written by one core and then touched
+// by another costs a few hundred nanoseconds, so a spawning goroutine and a
+// worker must share as few written lines as possible (the counters, written
+// by the workers, are apart too; closed is written once, by Close).
 type Executor struct {
 	cfg     Config
 	workers []*worker
 	log     *slog.Logger
+	closed  atomic.Bool // Close ran (each worker's inbox decides; see spawn)
 
 	_      cacheLinePad
-	mu     sync.RWMutex  // guards closed against Spawn
 	nextID atomic.Uint64 // the last task id given; also the Spawned count
 	_      cacheLinePad
 	stats  counters
 	_      cacheLinePad
 
-	closed bool
-	once   sync.Once
+	once sync.Once
 }
 
 // cacheLinePad keeps the fields around it on separate cache lines.
@@ -132,13 +131,13 @@ func (c spawnConfig) with(opts []SpawnOption) spawnConfig {
 }
 
 // spawn places t (its fut set) on a worker and posts it there.
+//
+// It takes no executor-wide lock: whether Close ran is decided under the
+// chosen worker's inbox lock, which the post takes anyway (postSpawn). The
+// closed flag read first only spares a closed executor an id.
 func (e *Executor) spawn(t *task, cfg spawnConfig) (*JoinHandle, error) {
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	if e.closed {
-		if d, ok := t.fut.(Dropper); ok {
-			d.Drop()
-		}
+	if e.closed.Load() {
+		dropRefused(t.fut)
 		return nil, ErrClosed
 	}
 	id := e.nextID.Add(1) // ids start at 1; 0 is the inbox token
@@ -148,8 +147,19 @@ func (e *Executor) spawn(t *task, cfg spawnConfig) (*JoinHandle, error) {
 	}
 	w := e.workers[idx%len(e.workers)]
 	w.initTask(t, id, cfg.name)
-	w.postSpawn(t)
+	if !w.postSpawn(t) {
+		e.stats.cancelled.Add(1) // counted as spawned: it has an id
+		dropRefused(t.fut)
+		return nil, ErrClosed
+	}
 	return t.handle(), nil
+}
+
+// dropRefused drops the future of a spawn that Close refused.
+func dropRefused(f Future) {
+	if d, ok := f.(Dropper); ok {
+		d.Drop()
+	}
 }
 
 // initTask fills in a new task for worker w. Its waker cell is made later,
@@ -185,11 +195,9 @@ func (w *worker) adopt(t *task) {
 // Close is idempotent; later calls return nil at once.
 func (e *Executor) Close() error {
 	e.once.Do(func() {
-		e.mu.Lock()
-		e.closed = true
-		e.mu.Unlock()
+		e.closed.Store(true)
 		for _, w := range e.workers {
-			w.post(op{kind: opClose})
+			w.closeInbox()
 		}
 		for _, w := range e.workers {
 			<-w.exited

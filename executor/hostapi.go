@@ -160,20 +160,12 @@ func (p Poller) Spawn(f Future, name string) (*JoinHandle, error) {
 	t := &task{fut: f}
 	tw.initTask(t, id, name)
 	if tw != p.w {
-		// Under the executor's lock, like Executor.Spawn: a post that
-		// precedes Close's opClose is processed before that worker shuts
-		// down, so the task is polled or dropped, never lost.
-		e.mu.RLock()
-		closed := e.closed
-		if !closed {
-			tw.postSpawn(t)
-		}
-		e.mu.RUnlock()
-		if closed {
+		// Like Executor.Spawn: a post that precedes Close's opClose is
+		// processed before that worker shuts down, so the task is polled or
+		// dropped, never lost; a later one is refused.
+		if !tw.postSpawn(t) {
 			e.stats.cancelled.Add(1) // counted as spawned: it has an id
-			if d, ok := f.(Dropper); ok {
-				d.Drop()
-			}
+			dropRefused(f)
 			return nil, ErrClosed
 		}
 	} else {

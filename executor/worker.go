@@ -63,12 +63,13 @@ type worker struct {
 	hostVt     *abi.WakerVtable // the vtable of the host wakers of q
 	exited     chan struct{}
 
-	_        cacheLinePad
-	inboxMu  sync.Mutex
-	inbox    []op
-	spawns   []*task     // posted by Spawn, adopted in order by takeInbox
-	hasInbox atomic.Bool // set by post under inboxMu
-	_        cacheLinePad
+	_           cacheLinePad
+	inboxMu     sync.Mutex
+	inbox       []op
+	spawns      []*task     // posted by Spawn, adopted in order by takeInbox
+	hasInbox    atomic.Bool // set by post under inboxMu
+	inboxClosed bool        // under inboxMu: Close ran, spawns are refused
+	_           cacheLinePad
 
 	batch   []*task         // C futures collected for one pollBatch
 	inBatch [batchMax]*task // task of each entry while C runs
@@ -149,8 +150,17 @@ func (w *worker) post(o op) {
 // be drained, and the take that follows the drain sees this post too. A
 // burst of spawns costs one wake, and the flag's cache line is written once
 // per take instead of once per spawn.
-func (w *worker) postSpawn(t *task) {
+//
+// It reports false, and posts nothing, once Close has closed the inbox
+// (closeInbox): the check and Close's opClose share the inbox lock, so a
+// spawn either lands before the opClose (and the worker polls or drops it)
+// or is refused, never lost.
+func (w *worker) postSpawn(t *task) bool {
 	w.inboxMu.Lock()
+	if w.inboxClosed {
+		w.inboxMu.Unlock()
+		return false
+	}
 	w.spawns = append(w.spawns, t)
 	wake := !w.hasInbox.Load()
 	if wake {
@@ -160,6 +170,18 @@ func (w *worker) postSpawn(t *task) {
 	if wake {
 		vtable.WakeByRef(w.inboxWaker)
 	}
+	return true
+}
+
+// closeInbox refuses every later spawn and posts opClose, under one hold of
+// the inbox lock (see postSpawn).
+func (w *worker) closeInbox() {
+	w.inboxMu.Lock()
+	w.inboxClosed = true
+	w.inbox = append(w.inbox, op{kind: opClose})
+	w.hasInbox.Store(true)
+	w.inboxMu.Unlock()
+	vtable.WakeByRef(w.inboxWaker)
 }
 
 func (w *worker) run() {
