@@ -258,3 +258,66 @@ func TestSleepFiresNotEarly(t *testing.T) {
 		require.GreaterOrEqual(t, time.Since(start), d)
 	}
 }
+
+// TestSpawnRacingCloseNeverLosesATask spawns from several goroutines while
+// Close runs: every spawn either is refused (and drops its future) or gives
+// a task that finishes with ErrClosed or its value; every future is dropped
+// exactly once and the counters balance.
+func TestSpawnRacingCloseNeverLosesATask(t *testing.T) {
+	for round := range 20 {
+		e, err := New(Config{Workers: 2})
+		require.NoError(t, err)
+		var drops, refused atomic.Int64
+		var unexpected atomic.Value
+		var mu sync.Mutex
+		var hs []*JoinHandle
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				for range 500 {
+					h, err := e.Spawn(&pendingForever{drops: &drops})
+					if err != nil {
+						if !errors.Is(err, ErrClosed) {
+							unexpected.Store(err)
+						}
+						refused.Add(1)
+						continue
+					}
+					mu.Lock()
+					hs = append(hs, h)
+					mu.Unlock()
+				}
+			}()
+		}
+		close(start)
+		if round%2 == 1 {
+			time.Sleep(time.Duration(round) * 50 * time.Microsecond)
+		}
+		require.NoError(t, e.Close())
+		wg.Wait()
+		require.Nil(t, unexpected.Load(), "Spawn failed with something other than ErrClosed")
+		for _, h := range hs {
+			select {
+			case <-h.Done():
+			default:
+				t.Fatalf("round %d: task %d accepted before Close never finished", round, h.ID())
+			}
+			_, err := h.Result()
+			require.ErrorIs(t, err, ErrClosed)
+		}
+		require.EqualValues(t, 4*500, drops.Load(), "round %d: every future dropped exactly once", round)
+		require.EqualValues(t, 4*500, int64(len(hs))+refused.Load())
+		s := e.Stats()
+		require.Zero(t, s.Pending, "round %d: %+v", round, s)
+		// Spawned counts ids handed out: accepted tasks plus refusals that
+		// got an id before the inbox said closed; each of those is counted
+		// cancelled, as is every accepted task (dropped by Close).
+		require.Equal(t, s.Spawned, s.Cancelled, "round %d: %+v", round, s)
+		require.GreaterOrEqual(t, s.Spawned, uint64(len(hs)))
+		require.LessOrEqual(t, s.Spawned, uint64(len(hs))+uint64(refused.Load()))
+	}
+}
