@@ -135,8 +135,11 @@ func (r *Reactor) Turn(timeout time.Duration) (int, error) {
 	r.fired = 0
 	block := timeout != 0
 	if block {
-		now := Now()
 		want, ok := r.heap.min()
+		var now uint64
+		if ok || timeout > 0 { // no timer and no timeout: no clock read
+			now = Now()
+		}
 		switch {
 		case ok && want <= now:
 			block = false // a timer is due already
@@ -154,6 +157,9 @@ func (r *Reactor) Turn(timeout time.Duration) (int, error) {
 	}
 	if err := r.p.wait(r, block); err != nil {
 		return r.fired, err
+	}
+	if _, ok := r.heap.min(); !ok {
+		return r.fired, nil // no timer: no clock read
 	}
 	now := Now()
 	for {

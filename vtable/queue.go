@@ -170,7 +170,10 @@ func (q *Queue) PrepareSleep() bool {
 
 // Awake records that the owner is running again (no more fd writes needed).
 func (q *Queue) Awake() {
-	atomic.CompareAndSwapUint64(word(q.block, qSleeping), sleepAsleep, sleepRunning)
+	w := word(q.block, qSleeping)
+	if atomic.LoadUint64(w) == sleepAsleep { // a load, not a locked op, when already awake
+		atomic.CompareAndSwapUint64(w, sleepAsleep, sleepRunning)
+	}
 }
 
 // Close stops all further fd writes. It reports whether the notify fd may be
