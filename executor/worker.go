@@ -37,9 +37,9 @@ const inboxToken = 0
 
 // turnEvery is how many polling rounds a busy worker runs between
 // non-blocking reactor turns (tokio uses 61 polls for the same purpose): a
-// syscall per round would cost more than the polls themselves. A round can
-// hold up to batchMax*... polls when tasks wake themselves (pollBudget per
-// crossing), so a worker also turns after turnPolls polls.
+// syscall per round would cost more than the polls themselves. A round holds
+// up to pollBudget polls per crossing when tasks wake themselves, so a busy
+// worker also turns after turnPolls polls.
 const (
 	turnEvery = 61
 	turnPolls = 4 * pollBudget
@@ -80,7 +80,7 @@ type worker struct {
 	spare    []*task // the other runnable buffer: tasks scheduled while a round runs go here
 	woken    []uint64
 	ops      []op
-	adopting []*task
+	adopting []*task // the spawns taken from the inbox, being adopted (buffer reused)
 	cx       Context
 	onDone   map[*task][]func() // completion observers (C join futures), kept off the task
 	names    map[uint64]string  // checked mode: names of finished tasks whose cell is live
