@@ -11,5 +11,5 @@ func init() { timerOpenFn, timerClose = timerOpenABI0, timerCloseABI0 }
 
 // runBatch polls entries 0..n-1 in one crossing; see pollbatch_amd64.s.
 func (w *worker) runBatch(n int) {
-	w.fr.Call4(pollBatchABI0, w.pb.base, uintptr(n), uintptr(pollBudget/n-1), 0)
+	w.fr.Call4(pollBatchABI0, w.pb.base, uintptr(n), repollMax, 0)
 }

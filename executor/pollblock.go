@@ -52,14 +52,15 @@ const (
 	entryOutMax = entrySize - entryOut
 	blockSize   = batchMax * entrySize
 
-	// pollBudget bounds the polls of one crossing into C when tasks wake
-	// themselves: each entry of a batch of n may be re-polled
-	// pollBudget/n - 1 times, so a lone self-waking task runs up to
-	// pollBudget polls per crossing and each task of a full batch 16. A
-	// crossing stays short (tens of microseconds at most for polls that
-	// do little; the worker's reactor turns count polls, not only
-	// rounds) while the crossing's cost is spread over many polls.
-	pollBudget = 1024
+	// repollMax is how many times in a row the batch poller polls again a
+	// task that woke itself during its poll (awake.h: the waker contract)
+	// before other tasks and the reactor run: a crossing holds at most
+	// batchMax*(repollMax+1) = 1024 polls, so it stays short (tens of
+	// microseconds for polls that do little), and a task that yields to
+	// be fair (wake_by_ref + PENDING) gets at most 16 polls in a row. 16
+	// polls per crossing already spread the crossing's cost: a lone
+	// self-waking task costs ~16 ns per poll (RATIONALE.md).
+	repollMax = 15
 )
 
 func newPollBlock() (*pollBlock, error) {

@@ -36,13 +36,16 @@ type op struct {
 const inboxToken = 0
 
 // turnEvery is how many polling rounds a busy worker runs between
-// non-blocking reactor turns (tokio uses 61 polls for the same purpose): a
-// syscall per round would cost more than the polls themselves. A round holds
-// up to pollBudget polls per crossing when tasks wake themselves, so a busy
-// worker also turns after turnPolls polls.
+// non-blocking reactor turns: a syscall per round would cost more than the
+// polls themselves. A round can hold many polls (up to 1024 per crossing
+// when tasks wake themselves), so a busy worker also turns after turnPolls
+// polls, as tokio does every 61 polls. A turn with no fd registered and no
+// timer due makes no syscall (Reactor.Due), so this costs nothing to
+// workloads without I/O and bounds how long a worker busy with self-waking
+// tasks leaves I/O readiness unread.
 const (
 	turnEvery = 61
-	turnPolls = 4 * pollBudget
+	turnPolls = 64
 )
 
 // worker owns a run queue, a reactor and the tasks spawned onto it. Its loop

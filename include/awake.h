@@ -144,6 +144,12 @@ typedef struct awake_waker {
  *     (the host's checked mode reports it).
  * The host's own wakers implement this without entering the Go runtime: a
  * few atomic instructions and, only when the executor sleeps, one write(2).
+ *
+ * A task that wakes its own waker during its poll and returns AWAKE_PENDING
+ * may be polled again at once by the host, up to 16 polls in a row, before
+ * the host's other tasks and its reactor run; then it goes behind them.  A
+ * future that yields to be fair (wake_by_ref + PENDING after a budget of
+ * work) should size its budget with that in mind.
  */
 typedef struct awake_waker_vtable {
     uint32_t size;  /* sizeof(awake_waker_vtable) as the producer built it */
