@@ -100,10 +100,10 @@ func CellOf(w abi.Waker) Cell { return Cell(w.Data) }
 // bug in a plugin), repairs it (Revive). Returns the number of live cells
 // reported.
 func (q *Queue) Drain(fn func(c Cell, dead bool)) int {
-	head := atomic.SwapUint64(word(q.block, qHead), 0)
-	if head == 0 {
+	if q.Empty() { // a load, not a locked swap, in a busy loop with nothing queued
 		return 0
 	}
+	head := atomic.SwapUint64(word(q.block, qHead), 0)
 	b := q.batch[:0]
 	for c := uintptr(head); c != 0; c = uintptr(load(c, cellNext)) {
 		b = append(b, c)
