@@ -66,16 +66,15 @@ func New(cfg Config) (*Executor, error) {
 	for i := range n {
 		w, err := newWorker(e, i)
 		if err != nil {
+			// Stop the workers already running (each drops its memory).
 			for _, w := range e.workers {
-				w.post(op{kind: opClose})
+				w.closeInbox()
 				<-w.exited
 			}
 			return nil, err
 		}
 		e.workers = append(e.workers, w)
-	}
-	for _, w := range e.workers {
-		go w.run()
+		go w.run() // running at once: the error path above needs it
 	}
 	return e, nil
 }

@@ -321,3 +321,27 @@ func TestSpawnRacingCloseNeverLosesATask(t *testing.T) {
 		require.LessOrEqual(t, s.Spawned, uint64(len(hs))+uint64(refused.Load()))
 	}
 }
+
+// TestNewFailingAtALaterWorkerStopsTheEarlierOnes makes the third worker's
+// creation fail: New must return the error (naming the worker) without
+// hanging, and the workers it had started must have exited.
+func TestNewFailingAtALaterWorkerStopsTheEarlierOnes(t *testing.T) {
+	workerFault = func(idx int) error {
+		if idx == 2 {
+			return errors.New("injected fault")
+		}
+		return nil
+	}
+	defer func() { workerFault = nil }()
+	done := make(chan error, 1)
+	go func() {
+		_, err := New(Config{Workers: 4})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		require.ErrorContains(t, err, "awake: worker 2: injected fault")
+	case <-time.After(20 * time.Second):
+		t.Fatal("New hung after a worker failed to start")
+	}
+}

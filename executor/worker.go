@@ -94,43 +94,75 @@ type worker struct {
 	closing  bool
 }
 
-func newWorker(e *Executor, idx int) (*worker, error) {
-	r, err := reactor.New()
-	if err != nil {
-		return nil, fmt.Errorf("awake: worker %d: creating its reactor: %w", idx, err)
+// workerFault, when set (tests only), makes newWorker fail for a worker
+// index after everything was allocated, to test New's error path.
+var workerFault func(idx int) error
+
+func newWorker(e *Executor, idx int) (w *worker, err error) {
+	var (
+		r    *reactor.Reactor
+		q    *vtable.Queue
+		pb   *pollBlock
+		fr   *ccall.Frames
+		tops *timerOps
+	)
+	defer func() { // on failure, give back what was made
+		if err == nil {
+			return
+		}
+		if tops != nil {
+			_ = unix.Munmap(tops.mem)
+		}
+		if fr != nil {
+			_ = fr.Close()
+		}
+		if pb != nil {
+			_ = unix.Munmap(pb.mem)
+		}
+		if w != nil && w.inboxWaker.Data != 0 {
+			vtable.Drop(w.inboxWaker) // its cell is then reclaimed by Close
+		}
+		if q != nil && q.Close() {
+			q.Release()
+		}
+		if r != nil {
+			r.Close()
+			r.Release()
+		}
+		w, err = nil, fmt.Errorf("awake: worker %d: %w", idx, err)
+	}()
+	if r, err = reactor.New(); err != nil {
+		return nil, fmt.Errorf("creating its reactor: %w", err)
 	}
-	q, err := vtable.NewQueue(r.WakeFd())
-	if err != nil {
-		r.Close()
-		return nil, fmt.Errorf("awake: worker %d: creating its run queue: %w", idx, err)
+	if q, err = vtable.NewQueue(r.WakeFd()); err != nil {
+		return nil, fmt.Errorf("creating its run queue: %w", err)
 	}
-	pb, err := newPollBlock()
-	if err != nil {
-		q.Close()
-		r.Close()
-		return nil, fmt.Errorf("awake: worker %d: %w", idx, err)
+	if pb, err = newPollBlock(); err != nil {
+		return nil, err
 	}
-	fr, err := ccall.NewFrames()
-	if err != nil {
-		q.Close()
-		r.Close()
-		return nil, fmt.Errorf("awake: worker %d: %w", idx, err)
+	if fr, err = ccall.NewFrames(); err != nil {
+		return nil, err
 	}
-	w := &worker{e: e, idx: idx, q: q, r: r, pb: pb, fr: fr, tasks: make(map[uint64]*task), onDone: make(map[*task][]func()), exited: make(chan struct{})}
+	if tops, err = newTimerOps(); err != nil {
+		return nil, err
+	}
+	w = &worker{e: e, idx: idx, q: q, r: r, pb: pb, fr: fr, tops: tops, tasks: make(map[uint64]*task), onDone: make(map[*task][]func()), exited: make(chan struct{})}
 	if e.cfg.Checked {
 		q.SetQuarantine(true)
 		w.names = make(map[uint64]string)
 	}
 	if w.inboxWaker, err = q.NewWaker(inboxToken); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("creating its inbox waker: %w", err)
+	}
+	if workerFault != nil {
+		if err = workerFault(idx); err != nil {
+			return nil, err
+		}
 	}
 	w.hostVt = w.inboxWaker.Vtable
-	if w.tops, err = newTimerOps(); err != nil {
-		return nil, fmt.Errorf("awake: worker %d: %w", idx, err)
-	}
-	r.SetTimerTag(w.tops.base)
+	r.SetTimerTag(tops.base)
 	for i := range batchMax {
-		*(*uintptr)(unsafe.Pointer(&pb.mem[i*entrySize+entryOps])) = w.tops.base
+		*(*uintptr)(unsafe.Pointer(&pb.mem[i*entrySize+entryOps])) = tops.base
 	}
 	r.OnWake(q.Awake)
 	registerWorker(w)
