@@ -98,8 +98,9 @@ type worker struct {
 // index after everything was allocated, to test New's error path.
 var workerFault func(idx int) error
 
-func newWorker(e *Executor, idx int) (w *worker, err error) {
+func newWorker(e *Executor, idx int) (_ *worker, err error) {
 	var (
+		w    *worker // under construction (a failed return sets no result)
 		r    *reactor.Reactor
 		q    *vtable.Queue
 		pb   *pollBlock
@@ -129,7 +130,7 @@ func newWorker(e *Executor, idx int) (w *worker, err error) {
 			r.Close()
 			r.Release()
 		}
-		w, err = nil, fmt.Errorf("awake: worker %d: %w", idx, err)
+		err = fmt.Errorf("awake: worker %d: %w", idx, err)
 	}()
 	if r, err = reactor.New(); err != nil {
 		return nil, fmt.Errorf("creating its reactor: %w", err)
