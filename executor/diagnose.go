@@ -43,6 +43,13 @@ func (p LostWakerPolicy) String() string {
 	return "fail"
 }
 
+// overDropped reports a task whose own waker reference a plugin dropped
+// (found when its cell is drained dead, or when the batch poller releases it
+// dead); the caller has revived the cell.
+func (e *Executor) overDropped(t *task) {
+	e.wakerMisuse(t, "its waker was dropped more times than it was cloned (the task's own reference was released; the host restored it)")
+}
+
 func (e *Executor) wakerMisuse(t *task, what string) {
 	e.log.Error("awake: waker refcount misuse: "+what, "task", t.id, "name", t.label())
 	e.stats.wakerMisuse.Add(1)

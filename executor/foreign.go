@@ -160,7 +160,7 @@ func (w *worker) released(t *task, state uint64, ready bool) bool {
 		if !w.q.Revive(vtable.Cell(t.cell)) {
 			return false
 		}
-		w.e.wakerMisuse(t, "its waker was dropped more times than it was cloned (the task's own reference was released; the host restored it)")
+		w.e.overDropped(t)
 		if ready {
 			return false
 		}

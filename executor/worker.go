@@ -277,7 +277,7 @@ func (w *worker) onWake(c vtable.Cell, dead bool) {
 	if tok == inboxToken || t != nil {
 		w.q.Revive(c)
 		if t != nil {
-			w.e.wakerMisuse(t, "its waker was dropped more times than it was cloned (the task's own reference was released; the host restored it)")
+			w.e.overDropped(t)
 			// The cell was queued by a wake or by the drop to zero; either
 			// way poll the task again (a spurious poll is harmless, a lost
 			// wake is not).
