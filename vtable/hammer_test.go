@@ -152,6 +152,9 @@ func TestForeignThreadsHammerHostWakers(t *testing.T) {
 	}
 	lib.call(lib.join, h)
 	wg.Wait()
+	// The Go goroutines are not paced by acks: their last wakes may land
+	// after the loop's final drain. Everyone has stopped now; drain them.
+	drain(q, func(uint64) {})
 
 	require.EqualValues(t, threads*(iters*5+iters/64+1), lib.call(lib.ops, h), "C waker calls")
 	for i, w := range owners {
