@@ -120,21 +120,9 @@ func (l *Library) MakeFuture(name string, args []byte) (abi.Future, error) {
 // itself: a map entry per pending task is memory the executor does not
 // need). It also returns the export's index.
 func (l *Library) makeFuture(name string, args []byte, track bool) (abi.Future, int, error) {
-	i, ok := l.byName[name] // byName never changes after Open
-	if !l.makeOK.Load() {
-		l.mu.Lock()
-		if l.closed {
-			l.mu.Unlock()
-			return abi.Future{}, 0, l.errorf("make future", ErrClosed, name, 0, "Close was called; open the library again to make new futures")
-		}
-		if ok {
-			l.made = true
-			l.makeOK.Store(true)
-		}
-		l.mu.Unlock()
-	}
-	if !ok {
-		return abi.Future{}, 0, l.errorf("make future", ErrNoExport, name, 0, "plugin %q exports %s", l.desc.name, l.exportList())
+	i, err := l.beginMake(name)
+	if err != nil {
+		return abi.Future{}, 0, err
 	}
 
 	// The frame and the out-words live in a pooled heap block: the plugin
@@ -155,8 +143,49 @@ func (l *Library) makeFuture(name string, args []byte, track bool) (abi.Future, 
 	runtime.KeepAlive(args)
 	out, errp := mc.out, mc.errp
 	makeCalls.Put(mc)
-	rc := int32(uint32(r1))
+	f, err := l.checkMade(name, int32(uint32(r1)), out[0], out[1], errp)
+	if err != nil {
+		return abi.Future{}, 0, err
+	}
+	if !track {
+		l.uMade.Add(1)
+		return f, i, nil
+	}
+	l.mu.Lock()
+	l.live[f]++
+	l.nlive++
+	l.mu.Unlock()
+	return f, i, nil
+}
 
+// beginMake returns the index of export name, or why no future can be made
+// from it, and marks the library as one that made futures (never unloaded).
+func (l *Library) beginMake(name string) (int, error) {
+	i, ok := l.byName[name] // byName never changes after Open
+	if !l.makeOK.Load() {
+		l.mu.Lock()
+		if l.closed {
+			l.mu.Unlock()
+			return 0, l.errorf("make future", ErrClosed, name, 0, "Close was called; open the library again to make new futures")
+		}
+		if ok {
+			l.made = true
+			l.makeOK.Store(true)
+		}
+		l.mu.Unlock()
+	}
+	if !ok {
+		return 0, l.errorf("make future", ErrNoExport, name, 0, "plugin %q exports %s", l.desc.name, l.exportList())
+	}
+	return i, nil
+}
+
+// checkMade turns what export name's make function returned (rc) and wrote
+// (the future's self and vtable, an error object) into a future or an
+// error: a failing make is ErrMake with the plugin's code and message, a
+// future the host could not safely poll or drop is ErrBadFuture (leaked,
+// not dropped).
+func (l *Library) checkMade(name string, rc int32, self, vt, errp uintptr) (abi.Future, error) {
 	if rc != abi.OK {
 		detail := fmt.Sprintf("plugin %q returned %s", l.desc.name, codeName(rc))
 		if rc > 0 {
@@ -167,27 +196,18 @@ func (l *Library) makeFuture(name string, args []byte, track bool) (abi.Future, 
 		} else {
 			detail += " with no error object"
 		}
-		return abi.Future{}, 0, l.errorf("make future", ErrMake, name, rc, "%s", detail)
+		return abi.Future{}, l.errorf("make future", ErrMake, name, rc, "%s", detail)
 	}
 	if errp != 0 {
 		// Success with an error object is a plugin bug; the object is ours
 		// to release all the same.
 		takeError(errp)
 	}
-	if problem := checkFuture(out[1]); problem != "" {
-		return abi.Future{}, 0, l.errorf("make future", ErrBadFuture, name, 0,
+	if problem := checkFuture(vt); problem != "" {
+		return abi.Future{}, l.errorf("make future", ErrBadFuture, name, 0,
 			"plugin %q returned AWAKE_OK with a future whose %s (the future is leaked, not dropped)", l.desc.name, problem)
 	}
-	f := abi.Future{Self: out[0], Vtable: (*abi.FutureVtable)(cptr(out[1]))}
-	if !track {
-		l.uMade.Add(1)
-		return f, i, nil
-	}
-	l.mu.Lock()
-	l.live[f]++
-	l.nlive++
-	l.mu.Unlock()
-	return f, i, nil
+	return abi.Future{Self: self, Vtable: (*abi.FutureVtable)(cptr(vt))}, nil
 }
 
 // makeCall is the heap block of one make call: its C call frame and the
@@ -327,10 +347,25 @@ func (l *Library) Symbol(name string) (uintptr, error) {
 	return p, nil
 }
 
-// untracked is the owner of futures made with track=false: it drops them
-// and keeps Live's count, without the double-drop bookkeeping (the executor
-// drops each exactly once).
+// untracked is the owner of futures made with track=false and of those
+// the executor makes itself (Spawn): it keeps Live's count, without the
+// double-drop bookkeeping (the executor drops each exactly once).
 type untracked Library
+
+// Made checks what export i's make function returned on an executor worker
+// (executor.Maker) and counts the future it made as live.
+func (u *untracked) Made(i int, rc int32, self, vt, errp uintptr) (abi.Future, error) {
+	l := (*Library)(u)
+	f, err := l.checkMade(l.desc.exports[i].Name, rc, self, vt, errp)
+	if err == nil {
+		l.uMade.Add(1)
+	}
+	return f, err
+}
+
+// Dropped stops counting a future the executor dropped itself
+// (executor.DropCounter).
+func (u *untracked) Dropped(abi.Future) { u.uReleased.Add(1) }
 
 // DropFuture calls f's drop and stops counting it.
 func (u *untracked) DropFuture(f abi.Future) error {

@@ -81,7 +81,7 @@ func TestMakeFutureError(t *testing.T) {
 		t.Fatalf("failed makes left Live() = %d", lib.Live())
 	}
 	_, err = lib.MakeFuture("missing", nil)
-	wantLoadError(t, err, ErrNoExport, `export "missing"`, `exports "answer", "fail", "probe_host"`)
+	wantLoadError(t, err, ErrNoExport, `export "missing"`, `exports "answer", "fail", "probe_host", "sum"`)
 }
 
 func TestMakeFutureBadFutures(t *testing.T) {

@@ -7,12 +7,12 @@ import (
 	"os"
 	"runtime"
 	"strings"
-	"sync"
 	"unsafe"
 
 	"github.com/ebitengine/purego"
 
 	"github.com/awake-rt/awake/abi"
+	"github.com/awake-rt/awake/executor"
 )
 
 // Option changes how Open loads a plugin.
@@ -135,8 +135,10 @@ func loaderMessage(err error) string {
 // opening a file that is already loaded returns the same dlopen handle, so a
 // second Open runs the entry of a library whose exports may be in use, and
 // AWAKE_PLUGIN_DEFINE's entry rewrites a static descriptor. The entry and
-// the descriptor copy hold it exclusively; MakeFuture holds it shared.
-var entryMu sync.RWMutex
+// the descriptor copy hold it exclusively; MakeFuture holds it shared, and
+// so do executor workers while they run make calls (it is the executor's
+// MakeMu).
+var entryMu = &executor.MakeMu
 
 // negotiate calls the entry symbol and builds the Library from its
 // descriptor.

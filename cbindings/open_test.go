@@ -21,6 +21,7 @@ func TestOpenGoodPlugin(t *testing.T) {
 	want := []ExportInfo{
 		{"answer", "[i64] -> i64 (42 without args)"},
 		{"fail", "any -> error"},
+		{"sum", "bytes -> i64 (their sum)"},
 		{"probe_host", ""},
 	}
 	got := lib.Exports()

@@ -15,14 +15,18 @@ func (l *Library) Future(name string, args []byte) (*executor.Foreign, error) {
 	return &executor.Foreign{F: f, Name: l.taskNames[i], Owner: (*untracked)(l)}, nil
 }
 
-// Spawn makes a future from export name and spawns it on e, like
-// e.Spawn(l.Future(name, args)) with one allocation less (the task and its
-// Foreign are one object). The library counts the future as live until the
-// executor drops it.
+// Spawn spawns a task on e that runs export name's future. The future is
+// made by the worker that runs the task, just before its first poll, with
+// the make calls of other new tasks in one crossing into C
+// (executor.SpawnMake; args are copied, the caller may reuse them at once).
+// Spawn itself fails only when the library or e is closed or there is no
+// such export; a make that fails (ErrMake, ErrBadFuture) ends the task, and
+// Await returns the *LoadError. The library counts the future as live from
+// its make until the executor drops it.
 func (l *Library) Spawn(e *executor.Executor, name string, args []byte) (*executor.JoinHandle, error) {
-	f, i, err := l.makeFuture(name, args, false)
+	i, err := l.beginMake(name)
 	if err != nil {
 		return nil, err
 	}
-	return e.SpawnForeign(f, l.taskNames[i], (*untracked)(l))
+	return e.SpawnMake(executor.Make{Fn: l.desc.makes[i], Args: args, Name: l.taskNames[i], Index: i, Owner: (*untracked)(l)})
 }

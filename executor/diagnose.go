@@ -59,8 +59,16 @@ func (e *Executor) wakerMisuse(t *task, what string) {
 // the task it woke and the misuse count already reported.
 type retiredCell struct {
 	c        vtable.Cell
+	task     uint64 // its task's id
 	name     string
 	reported uint64
+}
+
+// finishedTask names a finished task whose cell is still referenced
+// (checked mode), by the cell's token.
+type finishedTask struct {
+	id   uint64
+	name string
 }
 
 // scanRetired reports clones and drops that reached cells of finished tasks
@@ -72,7 +80,7 @@ func (w *worker) scanRetired() {
 			n := m - r.reported
 			r.reported = m
 			w.e.log.Error(fmt.Sprintf("awake: waker refcount misuse: %d clone/drop call(s) on the waker of a finished task after its last drop", n),
-				"task", r.c.Token(), "name", r.name)
+				"task", r.task, "name", r.name)
 			w.e.stats.wakerMisuse.Add(n)
 		}
 	}

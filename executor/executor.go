@@ -146,7 +146,7 @@ func (e *Executor) spawn(t *task, cfg spawnConfig) (*JoinHandle, error) {
 	}
 	w := e.workers[idx%len(e.workers)]
 	w.initTask(t, id, cfg.name)
-	if !w.postSpawn(t) {
+	if !w.postSpawn(spawnReq{t: t}) {
 		e.stats.cancelled.Add(1) // counted as spawned: it has an id
 		dropRefused(t.fut)
 		return nil, ErrClosed
@@ -178,13 +178,14 @@ func (w *worker) initTask(t *task, id uint64, name string) {
 // waker cell and schedules the first poll. A task whose cell cannot be made
 // fails at once.
 func (w *worker) adopt(t *task) {
-	wk, err := w.q.NewWaker(t.id)
+	tok := w.tasks.insert(t)
+	wk, err := w.q.NewWaker(tok)
 	if err != nil {
+		w.tasks.remove(tok, t)
 		w.finish(t, nil, fmt.Errorf("awake: spawning %q: %w", t.label(), err))
 		return
 	}
 	t.cell = wk.Data
-	w.tasks[t.id] = t
 	w.schedule(t)
 }
 

@@ -32,7 +32,8 @@ type op struct {
 	fn   func()
 }
 
-// inboxToken is the token of each worker's inbox waker; task ids start at 1.
+// inboxToken is the token of each worker's inbox waker; a task's token is
+// its slot in the worker's task table (taskTable), never 0.
 const inboxToken = 0
 
 // turnEvery is how many polling rounds a busy worker runs between
@@ -69,7 +70,7 @@ type worker struct {
 	_           cacheLinePad
 	inboxMu     sync.Mutex
 	inbox       []op
-	spawns      []*task     // posted by Spawn, adopted in order by takeInbox
+	spawns      []spawnReq  // posted by Spawn, adopted in order by takeInbox
 	hasInbox    atomic.Bool // set by post under inboxMu
 	inboxClosed bool        // under inboxMu: Close ran, spawns are refused
 	_           cacheLinePad
@@ -78,21 +79,33 @@ type worker struct {
 	inBatch [batchMax]*task // task of each entry while C runs
 	inPoll  int             // entries in use while C runs (0: none)
 
-	tasks    map[uint64]*task
-	runnable []*task
-	spare    []*task // the other runnable buffer: tasks scheduled while a round runs go here
-	woken    []uint64
-	ops      []op
-	adopting []*task // the spawns taken from the inbox, being adopted (buffer reused)
-	cx       Context
-	onDone   map[*task][]func() // completion observers (C join futures), kept off the task
-	names    map[uint64]string  // checked mode: names of finished tasks whose cell is live
-	retired  []retiredCell      // checked mode: cells never reused, scanned for misuse
-	rounds   uint64
-	polls    uint64 // polls run, re-polls included
-	turnedAt uint64 // polls at the last busy reactor turn
-	closing  bool
+	tasks        taskTable // live tasks, by the token of their waker cell
+	runnable     []*task
+	spare        []*task // the other runnable buffer: tasks scheduled while a round runs go here
+	woken        []uint64
+	ops          []op
+	adopting     []spawnReq            // the spawns taken from the inbox, being adopted (buffer reused)
+	makes        *ccall.List           // make calls of SpawnMake tasks, one crossing per list (make.go)
+	making       [ccall.ListMax]making // the task of each make call
+	pin          runtime.Pinner        // arguments too large for makes' arena, while the list runs
+	drops        *ccall.List           // drop calls of finished C futures, one crossing per list
+	dropping     []finished            // tasks whose drop is in drops: completed after it runs
+	dropSpare    []finished            // the other dropping buffer
+	dropsRunning bool                  // drops is running: a nested finish drops at once
+	cx           Context
+	onDone       map[*task][]func()      // completion observers (C join futures), kept off the task
+	names        map[uint64]finishedTask // checked mode: finished tasks whose cell is live, by token
+	retired      []retiredCell           // checked mode: cells never reused, scanned for misuse
+	rounds       uint64
+	polls        uint64 // polls run, re-polls included
+	turnedAt     uint64 // polls at the last busy reactor turn
+	closing      bool
 }
+
+// beforeSleep, when set (tests only), runs on an idle worker right before
+// it announces a sleep: a test posts a spawn there, into the window where a
+// wake is needed although the worker still runs.
+var beforeSleep func(w *worker)
 
 // workerFault, when set (tests only), makes newWorker fail for a worker
 // index after everything was allocated, to test New's error path.
@@ -106,6 +119,8 @@ func newWorker(e *Executor, idx int) (_ *worker, err error) {
 		pb   *pollBlock
 		fr   *ccall.Frames
 		tops *timerOps
+
+		makes, drops *ccall.List
 	)
 	defer func() { // on failure, give back what was made
 		if err == nil {
@@ -113,6 +128,11 @@ func newWorker(e *Executor, idx int) (_ *worker, err error) {
 		}
 		if tops != nil {
 			_ = unix.Munmap(tops.mem)
+		}
+		for _, l := range []*ccall.List{makes, drops} {
+			if l != nil {
+				_ = l.Close()
+			}
 		}
 		if fr != nil {
 			_ = fr.Close()
@@ -147,10 +167,16 @@ func newWorker(e *Executor, idx int) (_ *worker, err error) {
 	if tops, err = newTimerOps(); err != nil {
 		return nil, err
 	}
-	w = &worker{e: e, idx: idx, q: q, r: r, pb: pb, fr: fr, tops: tops, tasks: make(map[uint64]*task), onDone: make(map[*task][]func()), exited: make(chan struct{})}
+	if makes, err = ccall.NewList(); err != nil {
+		return nil, err
+	}
+	if drops, err = ccall.NewList(); err != nil {
+		return nil, err
+	}
+	w = &worker{e: e, idx: idx, q: q, r: r, pb: pb, fr: fr, tops: tops, makes: makes, drops: drops, onDone: make(map[*task][]func()), exited: make(chan struct{})}
 	if e.cfg.Checked {
 		q.SetQuarantine(true)
-		w.names = make(map[uint64]string)
+		w.names = make(map[uint64]finishedTask)
 	}
 	if w.inboxWaker, err = q.NewWaker(inboxToken); err != nil {
 		return nil, fmt.Errorf("creating its inbox waker: %w", err)
@@ -191,19 +217,22 @@ func (w *worker) post(o op) {
 // (closeInbox): the check and Close's opClose share the inbox lock, so a
 // spawn either lands before the opClose (and the worker polls or drops it)
 // or is refused, never lost.
-func (w *worker) postSpawn(t *task) bool {
+func (w *worker) postSpawn(r spawnReq) bool {
 	w.inboxMu.Lock()
 	if w.inboxClosed {
 		w.inboxMu.Unlock()
 		return false
 	}
-	w.spawns = append(w.spawns, t)
+	w.spawns = append(w.spawns, r)
 	wake := !w.hasInbox.Load()
 	if wake {
 		w.hasInbox.Store(true)
 	}
 	w.inboxMu.Unlock()
-	if wake {
+	// A running worker sees the flag before it sleeps (run checks it after
+	// PrepareSleep; both sides are sequentially consistent, so one sees the
+	// other): only a sleeping one needs the wake, and its fd write.
+	if wake && w.q.Asleep() {
 		vtable.WakeByRef(w.inboxWaker)
 	}
 	return true
@@ -247,8 +276,13 @@ func (w *worker) run() {
 		if w.e.cfg.Checked {
 			w.scanRetired()
 		}
+		if beforeSleep != nil {
+			beforeSleep(w)
+		}
 		if w.q.PrepareSleep() {
-			w.turn(-1)
+			if !w.hasInbox.Load() { // a spawn posted before the announce (postSpawn)
+				w.turn(-1)
+			}
 			w.q.Awake()
 		}
 	}
@@ -273,7 +307,7 @@ func (w *worker) onWake(c vtable.Cell, dead bool) {
 		}
 		return
 	}
-	t := w.tasks[tok]
+	t := w.tasks.lookup(tok)
 	if tok == inboxToken || t != nil {
 		w.q.Revive(c)
 		if t != nil {
@@ -287,7 +321,8 @@ func (w *worker) onWake(c vtable.Cell, dead bool) {
 	}
 	w.q.Reclaim(c)
 	if w.e.cfg.Checked {
-		w.retired = append(w.retired, retiredCell{c: c, name: w.names[tok]})
+		f := w.names[tok]
+		w.retired = append(w.retired, retiredCell{c: c, task: f.id, name: f.name})
 		delete(w.names, tok)
 	}
 }
@@ -302,10 +337,15 @@ func (w *worker) takeInbox() {
 	w.adopting, w.spawns = w.spawns, w.adopting[:0]
 	w.inboxMu.Unlock()
 	// Spawns first: a Cancel (an op) always follows its task's spawn.
-	for i, t := range w.adopting {
-		w.adopt(t)
-		w.adopting[i] = nil
+	for i, r := range w.adopting {
+		if r.mk != nil {
+			w.adoptMake(r)
+		} else {
+			w.adopt(r.t)
+		}
+		w.adopting[i] = spawnReq{}
 	}
+	w.runMakes()
 	for i, o := range w.ops {
 		switch o.kind {
 		case opCancel:
@@ -317,12 +357,13 @@ func (w *worker) takeInbox() {
 		}
 		w.ops[i] = op{}
 	}
+	w.flushDrops()
 }
 
 func (w *worker) resolveWoken() {
 	var woken uint64
 	for _, tok := range w.woken {
-		t := w.tasks[tok]
+		t := w.tasks.lookup(tok)
 		if t == nil {
 			w.e.stats.staleWakes.Add(1) // task already finished: harmless
 			continue
@@ -366,6 +407,7 @@ func (w *worker) pollRunnable() {
 	if len(w.batch) > 0 {
 		w.pollBatch()
 	}
+	w.flushDrops()
 	w.spare = run[:0]
 }
 
@@ -422,17 +464,31 @@ func (w *worker) cancel(t *task) {
 }
 
 // finish ends t exactly once: drops its future and waker, publishes the
-// result and tells its observers.
+// result and tells its observers. A C future's drop may be deferred to
+// the next flushDrops (batched with others in one crossing into C); the
+// task is then completed after it, so whoever sees the task done also
+// sees its future dropped.
 func (w *worker) finish(t *task, v any, err error) {
 	if t.finished {
 		return
 	}
 	t.finished = true
-	delete(w.tasks, t.id)
+	if t.cell != 0 { // 0: adopt could not make it, t has no slot
+		w.tasks.remove(vtable.Cell(t.cell).Token(), t)
+	}
+	if f, ok := t.fut.(*Foreign); ok && w.deferDrop(f) {
+		w.dropping = append(w.dropping, finished{t, f, v, err})
+		return
+	}
 	if d, ok := t.fut.(Dropper); ok {
 		w.safeDrop(t, d)
 		w.flushTimerOps() // a C drop may have closed timers
 	}
+	w.complete(t, v, err)
+}
+
+// complete is the end of finish, once t's future was dropped.
+func (w *worker) complete(t *task, v any, err error) {
 	t.fut = nil
 	if t.cell != 0 { // 0: adopt could not make it
 		refs, queued := vtable.Cell(t.cell).Refs()
@@ -443,9 +499,12 @@ func (w *worker) finish(t *task, v any, err error) {
 			w.e.stats.wakersHeld.Add(1) // clones outlive the task: their wakes will be stale
 		}
 		if w.e.cfg.Checked {
-			w.names[t.id] = t.label()
+			// Through the queue, where a dead cell is retired with its name.
+			w.names[vtable.Cell(t.cell).Token()] = finishedTask{id: t.id, name: t.label()}
+			vtable.Drop(t.waker())
+		} else {
+			w.q.DropOwned(vtable.Cell(t.cell))
 		}
-		vtable.Drop(t.waker())
 	}
 	if err == nil && t.cancelled && v == nil {
 		err = ErrCancelled
@@ -459,6 +518,9 @@ func (w *worker) finish(t *task, v any, err error) {
 		w.e.stats.failed.Add(1)
 	}
 	t.markDone(v, err)
+	if len(w.onDone) == 0 {
+		return
+	}
 	if fns, ok := w.onDone[t]; ok {
 		delete(w.onDone, t)
 		for _, f := range fns {
@@ -479,10 +541,13 @@ func (w *worker) safeDrop(t *task, d Dropper) {
 // shutdown drops every pending task exactly once, then releases the queue
 // and the reactor. Wakers that plugins still hold stay safe to call.
 func (w *worker) shutdown() {
-	for len(w.tasks) > 0 {
-		for _, t := range w.tasks {
-			w.finish(t, nil, ErrClosed)
+	for w.tasks.live > 0 {
+		for i := range w.tasks.slots { // finish empties slots, never adds one
+			if t := w.tasks.slots[i].t; t != nil {
+				w.finish(t, nil, ErrClosed)
+			}
 		}
+		w.flushDrops()
 		w.takeInbox() // tasks spawned by futures' drops are dropped too
 	}
 	w.flushTimerOps()
@@ -504,6 +569,8 @@ func (w *worker) shutdown() {
 	// otherwise it stays mapped so that late calls stay harmless.
 	if w.r.Release() && w.q.Release() {
 		_ = w.fr.Close()
+		_ = w.makes.Close()
+		_ = w.drops.Close()
 		_ = unix.Munmap(w.pb.mem)
 		_ = unix.Munmap(w.tops.mem)
 	}

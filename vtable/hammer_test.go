@@ -267,3 +267,51 @@ func TestReviveRepairsAnOverDroppedLiveCell(t *testing.T) {
 	drain(q, func(uint64) {})
 	require.Zero(t, q.Live())
 }
+
+func TestDropOwnedReturnsALoneCellAtOnce(t *testing.T) {
+	q, _ := testQueue(t)
+	w, err := q.NewWaker(5)
+	require.NoError(t, err)
+	require.True(t, q.DropOwned(CellOf(w)), "the owner's was the only reference")
+	require.Zero(t, q.Live(), "the cell is back in the pool")
+	require.True(t, q.Empty(), "without a trip through the queue")
+	w2, err := q.NewWaker(6)
+	require.NoError(t, err)
+	require.Equal(t, w.Data, w2.Data, "and is reused first")
+
+	// A clone outstanding: the cell lives on until the clone's drop, which
+	// queues it dead, as Drop does.
+	c := Clone(w2)
+	require.False(t, q.DropOwned(CellOf(w2)))
+	require.Equal(t, 1, q.Live())
+	Drop(c)
+	var dead int
+	q.Drain(func(cell Cell, d bool) {
+		require.True(t, d)
+		dead++
+		q.Reclaim(cell)
+	})
+	require.Equal(t, 1, dead)
+	require.Zero(t, q.Live())
+
+	// Queued (woken, not drained yet): not returned early either, so the
+	// queue never holds a cell the pool hands out again.
+	w3, err := q.NewWaker(7)
+	require.NoError(t, err)
+	WakeByRef(w3)
+	require.False(t, q.DropOwned(CellOf(w3)))
+	q.Drain(func(cell Cell, d bool) {
+		require.True(t, d, "dropped while queued: drained dead")
+		q.Reclaim(cell)
+	})
+	require.Zero(t, q.Live())
+}
+
+func TestAsleepFollowsPrepareSleepAndAwake(t *testing.T) {
+	q, _ := testQueue(t)
+	require.False(t, q.Asleep())
+	require.True(t, q.PrepareSleep())
+	require.True(t, q.Asleep())
+	q.Awake()
+	require.False(t, q.Asleep())
+}

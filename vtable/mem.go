@@ -18,3 +18,8 @@ func word(base uintptr, off uintptr) *uint64 { return (*uint64)(ptr(base + off))
 
 func load(base, off uintptr) uint64     { return atomic.LoadUint64(word(base, off)) }
 func store(base, off uintptr, v uint64) { atomic.StoreUint64(word(base, off), v) }
+
+// put is a plain store, for a cell no other thread can reach yet (its
+// publication is ordered by a later atomic store or by the crossing into C
+// that hands it out).
+func put(base, off uintptr, v uint64) { *word(base, off) = v }

@@ -58,10 +58,14 @@ func (q *Queue) NewWaker(token uint64) (abi.Waker, error) {
 	if err != nil {
 		return abi.Waker{}, err
 	}
-	store(c, cellNext, 0)
-	store(c, cellQueue, uint64(q.block))
-	store(c, cellVtable, uint64(uintptr(unsafe.Pointer(q.vt))))
-	store(c, cellToken, token)
+	// Plain stores: no other thread can reach a cell that is free (a wake
+	// after the last drop is a plugin bug that touches only the state and
+	// misuse words, which stay atomic); the state's atomic store publishes
+	// the others.
+	put(c, cellNext, 0)
+	put(c, cellQueue, uint64(q.block))
+	put(c, cellVtable, uint64(uintptr(unsafe.Pointer(q.vt))))
+	put(c, cellToken, token)
 	store(c, cellMisuse, 0)
 	store(c, cellState, stateRefStep)
 	return abi.Waker{Data: c, Vtable: q.vt}, nil
@@ -168,6 +172,14 @@ func (q *Queue) PrepareSleep() bool {
 	return true
 }
 
+// Asleep reports whether the owner announced a sleep (PrepareSleep) and
+// has not woken since. It is a sequentially consistent load: a producer
+// that publishes work elsewhere (not as a wake) with a sequentially
+// consistent store and then finds the owner awake can leave the wake out,
+// provided the owner checks for that work after PrepareSleep (one of the
+// two sees the other).
+func (q *Queue) Asleep() bool { return load(q.block, qSleeping) == sleepAsleep }
+
 // Awake records that the owner is running again (no more fd writes needed).
 func (q *Queue) Awake() {
 	w := word(q.block, qSleeping)
@@ -190,6 +202,19 @@ func (q *Queue) Close() (fdClosable bool) {
 		}
 	})
 	return q.cells.liveCount() == 0
+}
+
+// DropOwned drops the owner's reference to c. When it was the only one and
+// the cell is not queued, the cell goes back to the pool at once instead of
+// through the queue (no push, no drain) and DropOwned reports true;
+// otherwise it is Drop.
+func (q *Queue) DropOwned(c Cell) bool {
+	if atomic.CompareAndSwapUint64(word(uintptr(c), cellState), stateRefStep, 0) {
+		q.Reclaim(c)
+		return true
+	}
+	hostDrop(uintptr(c))
+	return false
 }
 
 // Release unmaps the queue block and its cells after Close, but only when no

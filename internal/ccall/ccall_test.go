@@ -14,7 +14,7 @@ func lib(t testing.TB) map[string]uintptr {
 	h, err := purego.Dlopen(so, purego.RTLD_NOW|purego.RTLD_LOCAL)
 	require.NoError(t, err)
 	syms := map[string]uintptr{}
-	for _, n := range []string{"weigh6", "two", "nothing", "call_back"} {
+	for _, n := range []string{"weigh6", "two", "nothing", "call_back", "sum_bytes", "record", "recorded"} {
 		syms[n], err = purego.Dlsym(h, n)
 		require.NoError(t, err)
 	}

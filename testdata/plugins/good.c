@@ -6,6 +6,8 @@
  *               the first poll with that int64 (42 when args are empty)
  *   fail        make always fails: AWAKE_E_INVALID and an owned awake_error
  *               whose message names the argument length
+ *   sum         args: any bytes -> an answer future READY with their sum
+ *               (an int64), so a test can check what make received
  *   probe_host  a future that calls every host function once from its poll
  *               and reports the results as a probe_result
  * Test hooks (plain C functions, looked up with dlsym by the test):
@@ -85,6 +87,15 @@ static int32_t make_answer(const uint8_t *args, size_t args_len,
     else if (args_len != 0)
         return AWAKE_E_INVALID;
     return new_answer(value, out);
+}
+
+static int32_t make_sum(const uint8_t *args, size_t args_len,
+                        awake_future *out, awake_error **err) {
+    int64_t sum = 0;
+    (void)err;
+    for (size_t i = 0; i < args_len; i++)
+        sum += args[i];
+    return new_answer(sum, out);
 }
 
 /* ---- fail ------------------------------------------------------------ */
@@ -202,6 +213,7 @@ static const awake_export exports[] = {
     {sizeof(awake_export), 0, "answer", "[i64] -> i64 (42 without args)",
      make_answer},
     {sizeof(awake_export), 0, "fail", "any -> error", make_fail},
+    {sizeof(awake_export), 0, "sum", "bytes -> i64 (their sum)", make_sum},
     {sizeof(awake_export), 0, "probe_host", NULL, make_probe},
 };
 
