@@ -187,9 +187,22 @@ func (p *Plugin) Exports() []ExportInfo { return p.lib.Exports() }
 // Library returns the underlying loaded library.
 func (p *Plugin) Library() *cbindings.Library { return p.lib }
 
-// Spawn makes a future from export with args and runs it as a task.
+// Spawn runs export's future, made from a copy of args, as a task. The
+// worker that runs the task makes the future (with the makes of other new
+// tasks, in one call into C), so a make that fails is reported by the
+// task's Await (a *LoadError of kind ErrMake or ErrBadFuture); Spawn itself
+// fails only for a closed runtime or plugin or an unknown export.
 func (p *Plugin) Spawn(export string, args []byte) (*Task, error) {
 	return p.lib.Spawn(p.rt.exec, export, args)
+}
+
+// SpawnBatch runs export once per element of args (nil for no arguments),
+// each as its own task, and returns their handles in the order of args. It
+// is Spawn for each element at a fraction of the cost per task: the tasks
+// share one allocation (it is freed once every handle is gone) and are
+// handed to the workers a few dozen at a time.
+func (p *Plugin) SpawnBatch(export string, args [][]byte) ([]*Task, error) {
+	return p.lib.SpawnBatch(p.rt.exec, export, args)
 }
 
 // Call spawns export with args and waits for its output (the bytes of an

@@ -203,3 +203,87 @@ func TestSpawnAfterCloseIsRefused(t *testing.T) {
 		t.Fatalf("Spawn from a closed library: %v, want ErrClosed", err)
 	}
 }
+
+// SpawnBatch: one task per element, in order, each made from its own
+// element, spread over the workers; Close racing a stream of batches never
+// loses a task: each handle ends with its output or ErrClosed, refused
+// chunks have nil handles, and every future made is dropped.
+func TestSpawnBatchRunsOneTaskPerElement(t *testing.T) {
+	lib := openGood(t)
+	live := hook(t, lib, "good_live")
+	e := newExecutor(t, 2)
+	const n = 1000
+	args := make([][]byte, n)
+	for i := range args {
+		if i%10 != 0 { // every tenth without arguments: 42
+			args[i] = binary.NativeEndian.AppendUint64(nil, uint64(i))
+		}
+	}
+	hs, err := lib.SpawnBatch(e, "answer", args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hs) != n {
+		t.Fatalf("%d handles for %d elements", len(hs), n)
+	}
+	clear(args[1]) // the batch has its own copies
+	for i, h := range hs {
+		v, err := awaitTask(t, h)
+		if err != nil {
+			t.Fatalf("task %d: %v", i, err)
+		}
+		want := int64(i)
+		if i%10 == 0 {
+			want = 42
+		}
+		if got := int64Output(t, v); got != want {
+			t.Fatalf("task %d returned %d, want %d", i, got, want)
+		}
+	}
+	if hs, err := lib.SpawnBatch(e, "nope", args); !errors.Is(err, ErrNoExport) || hs != nil {
+		t.Fatalf("SpawnBatch of a missing export: %v %v, want ErrNoExport and no handles", hs, err)
+	}
+	if hs, err := lib.SpawnBatch(e, "answer", nil); err != nil || len(hs) != 0 {
+		t.Fatalf("an empty batch: %v %v", hs, err)
+	}
+
+	for round := range 10 {
+		e := newExecutor(t, 2)
+		var all []*executor.JoinHandle
+		closed := make(chan struct{})
+		go func() {
+			time.Sleep(time.Duration(round) * 100 * time.Microsecond)
+			_ = e.Close()
+			close(closed)
+		}()
+		for {
+			hs, err := lib.SpawnBatch(e, "answer", make([][]byte, 300))
+			all = append(all, hs...)
+			if err != nil {
+				if !errors.Is(err, executor.ErrClosed) {
+					t.Fatalf("round %d: %v", round, err)
+				}
+				break
+			}
+		}
+		<-closed
+		for i, h := range all {
+			if h == nil {
+				continue // refused
+			}
+			v, err := awaitTask(t, h)
+			if err != nil && !errors.Is(err, executor.ErrClosed) {
+				t.Fatalf("round %d task %d: %v", round, i, err)
+			}
+			if err == nil && int64Output(t, v) != 42 {
+				t.Fatalf("round %d task %d returned %v", round, i, v)
+			}
+		}
+	}
+	if n := callInt(live); n != 0 {
+		t.Fatalf("%d futures still live in the plugin", n)
+	}
+	if lib.Live() != 0 {
+		t.Fatalf("Live() = %d at the end", lib.Live())
+	}
+}

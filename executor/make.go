@@ -93,6 +93,55 @@ func (e *Executor) SpawnMake(m Make) (*JoinHandle, error) {
 	return t.handle(), nil
 }
 
+// batchChunk is how many tasks of a SpawnMakeBatch one post to a worker
+// carries: the worker starts on the first chunk while later ones are being
+// filled in.
+const batchChunk = 64
+
+// SpawnMakeBatch spawns one task per element of ms, like SpawnMake, with
+// one allocation for all of them (the handles point into it, so it stays
+// in memory until every handle is gone), one id reservation and one post
+// per batchChunk tasks, spread over the workers chunk by chunk. The handles
+// are in the order of ms. After Close it returns ErrClosed and spawns
+// nothing (a Close that runs during the call may refuse a later chunk: the
+// tasks already posted then end with ErrClosed, those refused have nil
+// handles, and the error is ErrClosed).
+func (e *Executor) SpawnMakeBatch(ms []Make) ([]*JoinHandle, error) {
+	for i := range ms {
+		if ms[i].Fn == 0 || ms[i].Owner == nil {
+			return nil, fmt.Errorf("awake: SpawnMakeBatch: Make.Fn and Make.Owner must be set (element %d)", i)
+		}
+	}
+	if e.closed.Load() {
+		return nil, ErrClosed
+	}
+	n := len(ms)
+	fts := make([]foreignTask, n)
+	hs := make([]*JoinHandle, n)
+	last := e.nextID.Add(uint64(n))
+	first := last - uint64(n) + 1
+	var buf [batchChunk]spawnReq // copied by the post: stays on the stack
+	for c := 0; c < n; c += batchChunk {
+		end := min(c+batchChunk, n)
+		w := e.workers[(first+uint64(c)/batchChunk-1)%uint64(len(e.workers))]
+		reqs := buf[:0]
+		for i := c; i < end; i++ {
+			m, ft := &ms[i], &fts[i]
+			ft.f = Foreign{Name: m.Name, Owner: m.Owner}
+			t := &ft.task
+			t.id, t.w, t.namep = first+uint64(i), w, &ft.f.Name
+			reqs = append(reqs, spawnReq{t: t, mk: ft, fn: m.Fn, args: string(m.Args), index: m.Index})
+			hs[i] = t.handle()
+		}
+		if !w.postSpawns(reqs) {
+			e.stats.cancelled.Add(uint64(n - c)) // counted as spawned: they have ids
+			clear(hs[c:])
+			return hs, ErrClosed
+		}
+	}
+	return hs, nil
+}
+
 // adoptMake adopts a SpawnMake task and adds its make call to the make
 // list; runMakes makes the list's futures.
 func (w *worker) adoptMake(r spawnReq) {

@@ -238,6 +238,26 @@ func (w *worker) postSpawn(r spawnReq) bool {
 	return true
 }
 
+// postSpawns is postSpawn for several tasks, under one hold of the inbox
+// lock (reqs is copied).
+func (w *worker) postSpawns(reqs []spawnReq) bool {
+	w.inboxMu.Lock()
+	if w.inboxClosed {
+		w.inboxMu.Unlock()
+		return false
+	}
+	w.spawns = append(w.spawns, reqs...)
+	wake := !w.hasInbox.Load()
+	if wake {
+		w.hasInbox.Store(true)
+	}
+	w.inboxMu.Unlock()
+	if wake && w.q.Asleep() { // see postSpawn
+		vtable.WakeByRef(w.inboxWaker)
+	}
+	return true
+}
+
 // closeInbox refuses every later spawn and posts opClose, under one hold of
 // the inbox lock (see postSpawn).
 func (w *worker) closeInbox() {

@@ -2,7 +2,7 @@ package vtable
 
 import (
 	"fmt"
-	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -14,16 +14,17 @@ const slabCells = 1024
 // cellPool hands out cells of one queue. Cells are never unmapped: a plugin
 // may hold a waker forever, and a wake on a reclaimed cell must still land in
 // mapped memory. Reclaimed cells are reused by the same queue only.
+//
+// Only the queue's owner (its executor worker) gets, puts and unmaps cells,
+// so the free list takes no lock (one get and one put per task); live is
+// atomic because Live may be read from any goroutine.
 type cellPool struct {
-	mu   sync.Mutex
 	free []uintptr
-	live int // cells handed out and not yet reclaimed
+	live atomic.Int64 // cells handed out and not yet reclaimed
 	mem  [][]byte
 }
 
 func (p *cellPool) get() (uintptr, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	if len(p.free) == 0 {
 		mem, err := unix.Mmap(-1, 0, slabCells*cellSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
 		if err != nil {
@@ -37,34 +38,22 @@ func (p *cellPool) get() (uintptr, error) {
 	}
 	c := p.free[len(p.free)-1]
 	p.free = p.free[:len(p.free)-1]
-	p.live++
+	p.live.Add(1)
 	return c, nil
 }
 
 func (p *cellPool) put(c uintptr) {
-	p.mu.Lock()
 	p.free = append(p.free, c)
-	p.live--
-	p.mu.Unlock()
+	p.live.Add(-1)
 }
 
 // retire counts a cell as gone without making it reusable.
-func (p *cellPool) retire() {
-	p.mu.Lock()
-	p.live--
-	p.mu.Unlock()
-}
+func (p *cellPool) retire() { p.live.Add(-1) }
 
-func (p *cellPool) liveCount() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.live
-}
+func (p *cellPool) liveCount() int { return int(p.live.Load()) }
 
 // unmap returns every slab to the OS; no cell may be outstanding.
 func (p *cellPool) unmap() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	for _, m := range p.mem {
 		_ = unix.Munmap(m)
 	}

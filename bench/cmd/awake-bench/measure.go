@@ -31,27 +31,28 @@ func emit(bench, impl string, value float64, unit string) {
 // measureFlags are the flags every `measure` bench accepts; each uses the
 // ones it needs.
 type measureFlags struct {
-	impl    string
-	plugin  string
-	echoSO  string
-	n       int
-	tasks   int
-	batch   int
-	us      int
-	conns   int
-	size    int
-	dur     time.Duration
-	workers int
-	test    string
-	cpuprof string
-	memprof string
+	impl       string
+	plugin     string
+	echoSO     string
+	n          int
+	tasks      int
+	batch      int
+	us         int
+	conns      int
+	size       int
+	dur        time.Duration
+	workers    int
+	test       string
+	cpuprof    string
+	spawnBatch bool
+	memprof    string
 }
 
 // measure runs one probe: the awake side (-impl awake) or a Go anchor
 // (-impl go) of one benchmark.
 //
 //	poll        -tasks T -n N      self-waking C future, ns per poll (awake only)
-//	spawn       -n N -batch B      spawn + complete + join, ns per task
+//	spawn       -n N -batch B [-spawnbatch]  spawn + complete + join, ns per task
 //	wakert      -n N               foreign-thread wake round trip, median ns (awake only)
 //	pingpong    -n N               1-byte socketpair ping-pong, ns per round trip
 //	echo        -conns C -size S -dur D   TCP echo requests/s (server in a child process)
@@ -70,6 +71,7 @@ func measure(bench string, args []string) error {
 	fs.IntVar(&f.n, "n", 100000, "operations")
 	fs.IntVar(&f.tasks, "tasks", 1, "concurrent tasks")
 	fs.IntVar(&f.batch, "batch", 1000, "spawns per batch before joining")
+	fs.BoolVar(&f.spawnBatch, "spawnbatch", false, "spawn: one Plugin.SpawnBatch call per batch")
 	fs.IntVar(&f.us, "us", 100, "sleep duration in microseconds")
 	fs.IntVar(&f.conns, "conns", 100, "TCP connections")
 	fs.IntVar(&f.size, "size", 64, "message size in bytes")

@@ -76,7 +76,9 @@ func awakePoll(f measureFlags) error {
 }
 
 // awakeSpawn: spawn a ready C future from Go, let it complete, join it; in
-// batches of f.batch (spawn all, then await all).
+// batches of f.batch (spawn all, then await all). With -spawnbatch the
+// batch is spawned with one Plugin.SpawnBatch call instead of one Spawn
+// per task.
 func awakeSpawn(f measureFlags) error {
 	rt, p, err := openAwake(f, f.plugin)
 	if err != nil {
@@ -85,10 +87,17 @@ func awakeSpawn(f measureFlags) error {
 	defer rt.Close()
 	ctx := context.Background()
 	hs := make([]*awake.Task, f.batch)
+	noArgs := make([][]byte, f.batch)
 	round := func() error {
-		for i := range hs {
-			if hs[i], err = p.Spawn("ready", nil); err != nil {
+		if f.spawnBatch {
+			if hs, err = p.SpawnBatch("ready", noArgs); err != nil {
 				return err
+			}
+		} else {
+			for i := range hs {
+				if hs[i], err = p.Spawn("ready", nil); err != nil {
+					return err
+				}
 			}
 		}
 		for i, h := range hs {
@@ -99,8 +108,10 @@ func awakeSpawn(f measureFlags) error {
 		}
 		return nil
 	}
-	if err := round(); err != nil { // warm-up
-		return err
+	for range spawnWarmup {
+		if err := round(); err != nil {
+			return err
+		}
 	}
 	rounds := max(f.n/f.batch, 1)
 	var m0, m1 runtime.MemStats

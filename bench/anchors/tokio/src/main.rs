@@ -86,14 +86,21 @@ fn bench_poll(tasks: u64, polls: u64) {
     emit("poll", ns / (per * tasks) as f64, "ns/poll");
 }
 
+/// Untimed warm-up batches before a spawn measurement, the same number on
+/// every side of the row (awake-bench's SPAWN_WARMUP).
+const SPAWN_WARMUP: u64 = 100;
+
 fn bench_spawn(n: u64, batch: u64) {
     let rt = runtime();
-    let rounds = n / batch;
-    let t0 = Instant::now();
-    rt.block_on(async {
+    let rounds = (n / batch).max(1);
+    let ns = rt.block_on(async {
         let mut hs = Vec::with_capacity(batch as usize);
         let mut sum = 0u64;
-        for _ in 0..rounds {
+        let mut t0 = Instant::now();
+        for r in 0..SPAWN_WARMUP + rounds {
+            if r == SPAWN_WARMUP {
+                t0 = Instant::now();
+            }
             for _ in 0..batch {
                 hs.push(tokio::spawn(async { 1u64 }));
             }
@@ -101,9 +108,9 @@ fn bench_spawn(n: u64, batch: u64) {
                 sum += h.await.unwrap();
             }
         }
-        assert_eq!(sum, rounds * batch);
+        assert_eq!(sum, (SPAWN_WARMUP + rounds) * batch);
+        t0.elapsed().as_nanos() as f64
     });
-    let ns = t0.elapsed().as_nanos() as f64;
     emit("spawn", ns / (rounds * batch) as f64, "ns/task");
 }
 
