@@ -197,11 +197,20 @@ func newWorker(e *Executor, idx int) (_ *worker, err error) {
 }
 
 // post hands an op to the worker from any goroutine and wakes it.
+//
+// The wake is made under the inbox lock: the worker cannot take the inbox,
+// and so cannot reach Close's opClose and release its queue and the inbox
+// waker's cell, before the lock is free. Once Close closed the inbox an op
+// is dropped: the worker ends every task with ErrClosed anyway, and its
+// queue may be gone.
 func (w *worker) post(o op) {
 	w.inboxMu.Lock()
+	defer w.inboxMu.Unlock()
+	if w.inboxClosed {
+		return
+	}
 	w.inbox = append(w.inbox, o)
 	w.hasInbox.Store(true)
-	w.inboxMu.Unlock()
 	vtable.WakeByRef(w.inboxWaker) // after the flag: the drain that sees this wake sees the flag
 }
 
@@ -224,18 +233,27 @@ func (w *worker) postSpawn(r spawnReq) bool {
 		return false
 	}
 	w.spawns = append(w.spawns, r)
-	wake := !w.hasInbox.Load()
-	if wake {
-		w.hasInbox.Store(true)
-	}
+	w.wakeForSpawn()
 	w.inboxMu.Unlock()
-	// A running worker sees the flag before it sleeps (run checks it after
-	// PrepareSleep; both sides are sequentially consistent, so one sees the
-	// other): only a sleeping one needs the wake, and its fd write.
-	if wake && w.q.Asleep() {
+	return true
+}
+
+// wakeForSpawn sets the inbox flag after a spawn was posted and wakes the
+// worker if it sleeps; inboxMu is held. Only the post that finds the flag
+// clear can need a wake (see postSpawn), and only a sleeping worker needs
+// it: a running one sees the flag before it sleeps (run checks it after
+// PrepareSleep; both sides are sequentially consistent, so one sees the
+// other). The wake is made under the lock because the worker cannot take
+// the inbox, and so cannot reach Close's opClose and release its queue and
+// the inbox waker's cell, before the lock is free.
+func (w *worker) wakeForSpawn() {
+	if w.hasInbox.Load() {
+		return
+	}
+	w.hasInbox.Store(true)
+	if w.q.Asleep() {
 		vtable.WakeByRef(w.inboxWaker)
 	}
-	return true
 }
 
 // postSpawns is postSpawn for several tasks, under one hold of the inbox
@@ -247,14 +265,8 @@ func (w *worker) postSpawns(reqs []spawnReq) bool {
 		return false
 	}
 	w.spawns = append(w.spawns, reqs...)
-	wake := !w.hasInbox.Load()
-	if wake {
-		w.hasInbox.Store(true)
-	}
+	w.wakeForSpawn()
 	w.inboxMu.Unlock()
-	if wake && w.q.Asleep() { // see postSpawn
-		vtable.WakeByRef(w.inboxWaker)
-	}
 	return true
 }
 
@@ -265,8 +277,8 @@ func (w *worker) closeInbox() {
 	w.inboxClosed = true
 	w.inbox = append(w.inbox, op{kind: opClose})
 	w.hasInbox.Store(true)
+	vtable.WakeByRef(w.inboxWaker) // under the lock: see post
 	w.inboxMu.Unlock()
-	vtable.WakeByRef(w.inboxWaker)
 }
 
 func (w *worker) run() {

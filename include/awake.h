@@ -538,7 +538,11 @@ AWAKE_INLINE void awake_log(const awake_context *cx, int32_t level,
  * 0; the buffer is only valid during the call: copy what you keep).  Returns
  * AWAKE_OK and fills *out, or a negative AWAKE_E_* code and (optionally) an
  * owned error in *err.  May be called from any host thread; never
- * concurrently with the plugin's entry. */
+ * concurrently with the plugin's entry.  The Go host's Spawn calls it on the
+ * executor thread that will poll the future, just before the first poll and
+ * together with the makes of other new tasks, so a make should only set the
+ * future up (allocate, copy the arguments) and leave waiting to poll; its
+ * error reaches the host when it awaits the task. */
 typedef int32_t (*awake_make_fn)(const uint8_t *args, size_t args_len,
                                  awake_future *out, awake_error **err);
 
