@@ -352,6 +352,9 @@ func (l *Library) Symbol(name string) (uintptr, error) {
 // double-drop bookkeeping (the executor drops each exactly once).
 type untracked Library
 
+// MakeFn returns export i's make function (executor.Maker).
+func (u *untracked) MakeFn(i int) uintptr { return u.desc.makes[i] }
+
 // Made checks what export i's make function returned on an executor worker
 // (executor.Maker) and counts the future it made as live.
 func (u *untracked) Made(i int, rc int32, self, vt, errp uintptr) (abi.Future, error) {

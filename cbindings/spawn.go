@@ -28,7 +28,7 @@ func (l *Library) Spawn(e *executor.Executor, name string, args []byte) (*execut
 	if err != nil {
 		return nil, err
 	}
-	return e.SpawnMake(executor.Make{Fn: l.desc.makes[i], Args: args, Name: l.taskNames[i], Index: i, Owner: (*untracked)(l)})
+	return e.SpawnMake((*untracked)(l), i, &l.taskNames[i], args)
 }
 
 // SpawnBatch spawns one task per element of args, each running export
@@ -42,9 +42,5 @@ func (l *Library) SpawnBatch(e *executor.Executor, name string, args [][]byte) (
 	if err != nil {
 		return nil, err
 	}
-	ms := make([]executor.Make, len(args))
-	for k, a := range args {
-		ms[k] = executor.Make{Fn: l.desc.makes[i], Args: a, Name: l.taskNames[i], Index: i, Owner: (*untracked)(l)}
-	}
-	return e.SpawnMakeBatch(ms)
+	return e.SpawnMakeBatch((*untracked)(l), i, &l.taskNames[i], args)
 }

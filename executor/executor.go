@@ -146,7 +146,7 @@ func (e *Executor) spawn(t *task, cfg spawnConfig) (*JoinHandle, error) {
 	}
 	w := e.workers[idx%len(e.workers)]
 	w.initTask(t, id, cfg.name)
-	if !w.postSpawn(spawnReq{t: t}) {
+	if !w.postSpawn(t) {
 		e.stats.cancelled.Add(1) // counted as spawned: it has an id
 		dropRefused(t.fut)
 		return nil, ErrClosed

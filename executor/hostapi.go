@@ -163,7 +163,7 @@ func (p Poller) Spawn(f Future, name string) (*JoinHandle, error) {
 		// Like Executor.Spawn: a post that precedes Close's opClose is
 		// processed before that worker shuts down, so the task is polled or
 		// dropped, never lost; a later one is refused.
-		if !tw.postSpawn(spawnReq{t: t}) {
+		if !tw.postSpawn(t) {
 			e.stats.cancelled.Add(1) // counted as spawned: it has an id
 			dropRefused(f)
 			return nil, ErrClosed

@@ -9,30 +9,21 @@ import (
 	"github.com/awake-rt/awake/abi"
 )
 
-// Make describes a C future that the executor makes itself (SpawnMake): on
-// the worker that will run it, with the make calls of other new tasks in
-// one crossing into C, just before its first poll.
-type Make struct {
-	Fn    uintptr // an awake_make_fn; never 0
-	Args  []byte  // copied by SpawnMake: the caller may reuse them at once
-	Name  string  // "plugin/export", used in errors and logs
-	Index int     // passed back to Owner.Made (an export's index)
-	Owner Maker   // checks what make returned, then releases the future
-}
-
 // MakeMu is held shared while a worker runs make calls (SpawnMake), and
 // exclusively by whoever must keep make calls out: package cbindings holds
 // it while a plugin's entry runs, which awake.h keeps apart from makes.
 var MakeMu sync.RWMutex
 
-// A Maker is the owner of futures that the executor makes itself. Made
-// runs on the worker right after the make call, with the status make
-// returned and the words it wrote (the future's self and vtable, and its
-// error object); it returns the future to poll, or the error that ends the
-// task (Await returns it). A future it returns is released through the
-// Maker's FutureOwner side, exactly once.
+// A Maker is the owner of futures that the executor makes itself
+// (SpawnMake): a plugin library. MakeFn returns the make function (an
+// awake_make_fn) of its export index. Made runs on the worker right after
+// the make call, with the status make returned and the words it wrote (the
+// future's self and vtable, and its error object); it returns the future to
+// poll, or the error that ends the task (Await returns it). A future it
+// returns is released through the Maker's FutureOwner side, exactly once.
 type Maker interface {
 	FutureOwner
+	MakeFn(index int) uintptr
 	Made(index int, rc int32, self, vtable, errp uintptr) (abi.Future, error)
 }
 
@@ -42,17 +33,6 @@ type Maker interface {
 type DropCounter interface {
 	FutureOwner
 	Dropped(abi.Future)
-}
-
-// spawnReq is a task posted to a worker's inbox; mk != nil marks a task
-// (mk.task is t) whose future the worker makes first (SpawnMake), with fn,
-// args and index.
-type spawnReq struct {
-	t     *task
-	mk    *foreignTask
-	fn    uintptr
-	args  string // a copy of Make.Args
-	index int
 }
 
 // making is a make call in the worker's make list.
@@ -69,28 +49,39 @@ type finished struct {
 	err error
 }
 
-// SpawnMake spawns a task whose C future the executor makes itself (see
-// Make). Spawn's caller then pays for neither the make call nor its
-// crossing into C; a make that fails ends the task with the error
-// Owner.Made returns, which Await returns. After Close it returns
-// ErrClosed and calls nothing.
-func (e *Executor) SpawnMake(m Make) (*JoinHandle, error) {
-	if m.Fn == 0 || m.Owner == nil {
-		return nil, errors.New("awake: SpawnMake: Make.Fn and Make.Owner must be set")
+// SpawnMake spawns a task running the future that owner's export index
+// makes from a copy of args. The worker that runs the task makes it, just
+// before the first poll and in one crossing into C with the makes of other
+// new tasks, so the caller pays for neither the make call nor its
+// crossing; a make that fails ends the task with the error owner.Made
+// returns, which Await returns. name ("plugin/export") must stay valid and
+// unchanged for the task's life (the task points to it). After Close it
+// returns ErrClosed and calls nothing.
+func (e *Executor) SpawnMake(owner Maker, index int, name *string, args []byte) (*JoinHandle, error) {
+	if owner == nil || name == nil {
+		return nil, errors.New("awake: SpawnMake: owner and name must be set")
 	}
 	if e.closed.Load() {
 		return nil, ErrClosed
 	}
-	ft := &foreignTask{f: Foreign{Name: m.Name, Owner: m.Owner}}
-	t := &ft.task
+	ft := new(foreignTask)
 	id := e.nextID.Add(1)
 	w := e.workers[(id-1)%uint64(len(e.workers))] // round robin, like spawn
-	t.id, t.w, t.namep = id, w, &ft.f.Name
-	if !w.postSpawn(spawnReq{t: t, mk: ft, fn: m.Fn, args: string(m.Args), index: m.Index}) {
+	ft.initUnmade(id, w, owner, index, name, args)
+	if !w.postSpawn(&ft.task) {
 		e.stats.cancelled.Add(1) // counted as spawned: it has an id
 		return nil, ErrClosed
 	}
-	return t.handle(), nil
+	return ft.handle(), nil
+}
+
+// initUnmade fills in a task whose future its worker will make. Until then
+// the Foreign's fields hold what the make needs, so that a pending spawn
+// costs no memory beyond its task: F.Self the export index and Name the
+// arguments (a copy); adoptMake puts the future and its name there.
+func (ft *foreignTask) initUnmade(id uint64, w *worker, owner Maker, index int, name *string, args []byte) {
+	ft.id, ft.w, ft.namep, ft.unmade = id, w, name, true
+	ft.f = Foreign{F: abi.Future{Self: uintptr(index)}, Name: string(args), Owner: owner}
 }
 
 // batchChunk is how many tasks of a SpawnMakeBatch one post to a worker
@@ -98,42 +89,37 @@ func (e *Executor) SpawnMake(m Make) (*JoinHandle, error) {
 // filled in.
 const batchChunk = 64
 
-// SpawnMakeBatch spawns one task per element of ms, like SpawnMake, with
-// one allocation for all of them (the handles point into it, so it stays
-// in memory until every handle is gone), one id reservation and one post
-// per batchChunk tasks, spread over the workers chunk by chunk. The handles
-// are in the order of ms. After Close it returns ErrClosed and spawns
-// nothing (a Close that runs during the call may refuse a later chunk: the
-// tasks already posted then end with ErrClosed, those refused have nil
-// handles, and the error is ErrClosed).
-func (e *Executor) SpawnMakeBatch(ms []Make) ([]*JoinHandle, error) {
-	for i := range ms {
-		if ms[i].Fn == 0 || ms[i].Owner == nil {
-			return nil, fmt.Errorf("awake: SpawnMakeBatch: Make.Fn and Make.Owner must be set (element %d)", i)
-		}
+// SpawnMakeBatch spawns one task per element of args, like SpawnMake for
+// each, with one allocation for all of them (the handles point into it, so
+// it stays in memory until every handle is gone), one id reservation and
+// one post per batchChunk tasks, spread over the workers chunk by chunk.
+// The handles are in the order of args. After Close it returns ErrClosed
+// and spawns nothing (a Close that runs during the call may refuse a later
+// chunk: the tasks already posted then end with ErrClosed, those refused
+// have nil handles, and the error is ErrClosed).
+func (e *Executor) SpawnMakeBatch(owner Maker, index int, name *string, args [][]byte) ([]*JoinHandle, error) {
+	if owner == nil || name == nil {
+		return nil, errors.New("awake: SpawnMakeBatch: owner and name must be set")
 	}
 	if e.closed.Load() {
 		return nil, ErrClosed
 	}
-	n := len(ms)
+	n := len(args)
 	fts := make([]foreignTask, n)
 	hs := make([]*JoinHandle, n)
 	last := e.nextID.Add(uint64(n))
 	first := last - uint64(n) + 1
-	var buf [batchChunk]spawnReq // copied by the post: stays on the stack
+	var buf [batchChunk]*task // copied by the post: stays on the stack
 	for c := 0; c < n; c += batchChunk {
 		end := min(c+batchChunk, n)
 		w := e.workers[(first+uint64(c)/batchChunk-1)%uint64(len(e.workers))]
-		reqs := buf[:0]
+		ts := buf[:0]
 		for i := c; i < end; i++ {
-			m, ft := &ms[i], &fts[i]
-			ft.f = Foreign{Name: m.Name, Owner: m.Owner}
-			t := &ft.task
-			t.id, t.w, t.namep = first+uint64(i), w, &ft.f.Name
-			reqs = append(reqs, spawnReq{t: t, mk: ft, fn: m.Fn, args: string(m.Args), index: m.Index})
-			hs[i] = t.handle()
+			fts[i].initUnmade(first+uint64(i), w, owner, index, name, args[i])
+			ts = append(ts, &fts[i].task)
+			hs[i] = fts[i].handle()
 		}
-		if !w.postSpawns(reqs) {
+		if !w.postSpawns(ts) {
 			e.stats.cancelled.Add(uint64(n - c)) // counted as spawned: they have ids
 			clear(hs[c:])
 			return hs, ErrClosed
@@ -142,33 +128,42 @@ func (e *Executor) SpawnMakeBatch(ms []Make) ([]*JoinHandle, error) {
 	return hs, nil
 }
 
-// adoptMake adopts a SpawnMake task and adds its make call to the make
-// list; runMakes makes the list's futures.
-func (w *worker) adoptMake(r spawnReq) {
-	t := r.t
+// adoptMake adopts an unmade task (initUnmade) and adds its make call to
+// the make list; runMakes makes the list's futures.
+func (w *worker) adoptMake(t *task) {
+	ft := (*foreignTask)(unsafe.Pointer(t)) // only initUnmade marks a task unmade
 	tok := w.tasks.insert(t)
 	wk, err := w.q.NewWaker(tok)
 	if err != nil {
 		w.tasks.remove(tok, t)
-		w.finish(t, nil, fmt.Errorf("awake: spawning %q: %w", t.label(), err))
+		w.finishUnmade(ft, fmt.Errorf("awake: spawning %q: %w", t.label(), err))
 		return
 	}
 	t.cell = wk.Data
-	args, ok := w.makes.Copy(r.args)
+	argv := ft.f.Name
+	index := int(ft.f.F.Self)
+	args, ok := w.makes.Copy(argv)
 	if !ok {
 		w.runMakes() // the arena is full: make what it holds, then retry
-		if args, ok = w.makes.Copy(r.args); !ok {
-			p := unsafe.StringData(r.args) // larger than the arena
+		if args, ok = w.makes.Copy(argv); !ok {
+			p := unsafe.StringData(argv) // larger than the arena
 			w.pin.Pin(p)
 			args = uintptr(unsafe.Pointer(p))
 		}
 	}
 	i := w.makes.Len()
-	w.makes.Add(r.fn, args, uintptr(len(r.args)), w.makes.Scratch(i, 0), w.makes.Scratch(i, 2))
-	w.making[i] = making{r.mk, r.index}
+	w.makes.Add(ft.f.Owner.(Maker).MakeFn(index), args, uintptr(len(argv)), w.makes.Scratch(i, 0), w.makes.Scratch(i, 2))
+	w.making[i] = making{ft, index}
 	if w.makes.Full() {
 		w.runMakes()
 	}
+}
+
+// finishUnmade ends a task whose future was never made.
+func (w *worker) finishUnmade(ft *foreignTask, err error) {
+	ft.unmade = false
+	ft.f.F, ft.f.Name = abi.Future{}, *ft.namep
+	w.finish(&ft.task, nil, err) // fut is nil: nothing to drop
 }
 
 // runMakes runs the make list in one crossing and starts each task whose
@@ -189,10 +184,11 @@ func (w *worker) runMakes() {
 		fut, err := f.Owner.(Maker).Made(m.index, int32(uint32(w.makes.Result(i))),
 			w.makes.Word(i, 0), w.makes.Word(i, 1), w.makes.Word(i, 2))
 		if err != nil {
-			w.finish(t, nil, err) // t.fut is nil: nothing to drop
+			w.finishUnmade(m.ft, err)
 			continue
 		}
-		f.F = fut
+		t.unmade = false
+		f.F, f.Name = fut, *t.namep
 		t.fut = f
 		w.schedule(t)
 	}
@@ -237,3 +233,7 @@ func (w *worker) flushDrops() {
 		w.dropSpare = done[:0]
 	}
 }
+
+// adoptMake turns a *task into its *foreignTask: the task must be the
+// first field (this fails to compile otherwise).
+var _ = [1]struct{}{}[unsafe.Offsetof(foreignTask{}.task)]

@@ -25,6 +25,7 @@ type task struct {
 	cancelled bool        // Cancel was delivered to the future
 	scheduled bool        // in the worker's runnable list
 	finished  bool
+	unmade    bool // a foreignTask whose worker has yet to make its future (SpawnMake)
 }
 
 // foreignTask is a task and its C future in one allocation

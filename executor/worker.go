@@ -70,7 +70,7 @@ type worker struct {
 	_           cacheLinePad
 	inboxMu     sync.Mutex
 	inbox       []op
-	spawns      []spawnReq  // posted by Spawn, adopted in order by takeInbox
+	spawns      []*task     // posted by Spawn, adopted in order by takeInbox
 	hasInbox    atomic.Bool // set by post under inboxMu
 	inboxClosed bool        // under inboxMu: Close ran, spawns are refused
 	_           cacheLinePad
@@ -84,7 +84,7 @@ type worker struct {
 	spare        []*task // the other runnable buffer: tasks scheduled while a round runs go here
 	woken        []uint64
 	ops          []op
-	adopting     []spawnReq            // the spawns taken from the inbox, being adopted (buffer reused)
+	adopting     []*task               // the spawns taken from the inbox, being adopted (buffer reused)
 	makes        *ccall.List           // make calls of SpawnMake tasks, one crossing per list (make.go)
 	making       [ccall.ListMax]making // the task of each make call
 	pin          runtime.Pinner        // arguments too large for makes' arena, while the list runs
@@ -226,13 +226,13 @@ func (w *worker) post(o op) {
 // (closeInbox): the check and Close's opClose share the inbox lock, so a
 // spawn either lands before the opClose (and the worker polls or drops it)
 // or is refused, never lost.
-func (w *worker) postSpawn(r spawnReq) bool {
+func (w *worker) postSpawn(t *task) bool {
 	w.inboxMu.Lock()
 	if w.inboxClosed {
 		w.inboxMu.Unlock()
 		return false
 	}
-	w.spawns = append(w.spawns, r)
+	w.spawns = append(w.spawns, t)
 	w.wakeForSpawn()
 	w.inboxMu.Unlock()
 	return true
@@ -257,14 +257,14 @@ func (w *worker) wakeForSpawn() {
 }
 
 // postSpawns is postSpawn for several tasks, under one hold of the inbox
-// lock (reqs is copied).
-func (w *worker) postSpawns(reqs []spawnReq) bool {
+// lock (ts is copied).
+func (w *worker) postSpawns(ts []*task) bool {
 	w.inboxMu.Lock()
 	if w.inboxClosed {
 		w.inboxMu.Unlock()
 		return false
 	}
-	w.spawns = append(w.spawns, reqs...)
+	w.spawns = append(w.spawns, ts...)
 	w.wakeForSpawn()
 	w.inboxMu.Unlock()
 	return true
@@ -369,13 +369,13 @@ func (w *worker) takeInbox() {
 	w.adopting, w.spawns = w.spawns, w.adopting[:0]
 	w.inboxMu.Unlock()
 	// Spawns first: a Cancel (an op) always follows its task's spawn.
-	for i, r := range w.adopting {
-		if r.mk != nil {
-			w.adoptMake(r)
+	for i, t := range w.adopting {
+		if t.unmade {
+			w.adoptMake(t)
 		} else {
-			w.adopt(r.t)
+			w.adopt(t)
 		}
-		w.adopting[i] = spawnReq{}
+		w.adopting[i] = nil
 	}
 	w.runMakes()
 	for i, o := range w.ops {
