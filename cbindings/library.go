@@ -366,9 +366,9 @@ func (u *untracked) Made(i int, rc int32, self, vt, errp uintptr) (abi.Future, e
 	return f, err
 }
 
-// Dropped stops counting a future the executor dropped itself
+// Dropped stops counting n futures the executor dropped itself
 // (executor.DropCounter).
-func (u *untracked) Dropped(abi.Future) { u.uReleased.Add(1) }
+func (u *untracked) Dropped(n int) { u.uReleased.Add(int64(n)) }
 
 // DropFuture calls f's drop and stops counting it.
 func (u *untracked) DropFuture(f abi.Future) error {

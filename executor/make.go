@@ -28,11 +28,11 @@ type Maker interface {
 }
 
 // A DropCounter is a FutureOwner that lets the executor call its futures'
-// drop functions itself, many in one crossing into C, and is told of each
-// drop after it ran (instead of DropFuture).
+// drop functions itself, many in one crossing into C, and is told how many
+// it dropped after they ran (instead of DropFuture for each).
 type DropCounter interface {
 	FutureOwner
-	Dropped(abi.Future)
+	Dropped(n int)
 }
 
 // making is a make call in the worker's make list.
@@ -223,11 +223,32 @@ func (w *worker) flushDrops() {
 		w.flushTimerOps() // a C drop may have closed timers
 		done := w.dropping
 		w.dropping = w.dropSpare[:0] // a completion may finish other tasks
-		for i, d := range done {
-			if c, ok := d.f.Owner.(DropCounter); ok {
-				c.Dropped(d.f.F)
+		// Counted first, with one atomic add per counter and per owner
+		// (consecutive tasks mostly share one), and before any task is
+		// marked done: whoever sees a task done sees it counted.
+		var n doneCounts
+		var owner DropCounter
+		var drops int
+		for i := range done {
+			d := &done[i]
+			d.err = outcome(d.t, d.v, d.err)
+			n.add(d.err)
+			c, _ := d.f.Owner.(DropCounter)
+			if c != owner && drops > 0 {
+				owner.Dropped(drops)
+				drops = 0
 			}
-			w.complete(d.t, d.v, d.err)
+			owner = c
+			if c != nil {
+				drops++
+			}
+		}
+		if drops > 0 {
+			owner.Dropped(drops)
+		}
+		n.flush(w.e)
+		for i, d := range done {
+			w.complete(d.t, d.v, d.err, true)
 			done[i] = finished{}
 		}
 		w.dropSpare = done[:0]

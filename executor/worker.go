@@ -516,11 +516,48 @@ func (w *worker) finish(t *task, v any, err error) {
 		w.safeDrop(t, d)
 		w.flushTimerOps() // a C drop may have closed timers
 	}
-	w.complete(t, v, err)
+	w.complete(t, v, err, false)
 }
 
-// complete is the end of finish, once t's future was dropped.
-func (w *worker) complete(t *task, v any, err error) {
+// outcome is the error t finishes with: a task cancelled without a value
+// ends with ErrCancelled.
+func outcome(t *task, v any, err error) error {
+	if err == nil && t.cancelled && v == nil {
+		return ErrCancelled
+	}
+	return err
+}
+
+// doneCounts counts finished tasks by outcome, to add to the executor's
+// counters once per batch of completions rather than once per task.
+type doneCounts struct{ completed, cancelled, failed uint64 }
+
+func (n *doneCounts) add(err error) {
+	switch {
+	case err == nil:
+		n.completed++
+	case err == ErrCancelled || err == ErrClosed:
+		n.cancelled++
+	default:
+		n.failed++
+	}
+}
+
+func (n *doneCounts) flush(e *Executor) {
+	if n.completed > 0 {
+		e.stats.completed.Add(n.completed)
+	}
+	if n.cancelled > 0 {
+		e.stats.cancelled.Add(n.cancelled)
+	}
+	if n.failed > 0 {
+		e.stats.failed.Add(n.failed)
+	}
+}
+
+// complete is the end of finish, once t's future was dropped. counted says
+// the caller already applied outcome and counted the task (doneCounts).
+func (w *worker) complete(t *task, v any, err error, counted bool) {
 	t.fut = nil
 	if t.cell != 0 { // 0: adopt could not make it
 		refs, queued := vtable.Cell(t.cell).Refs()
@@ -538,16 +575,11 @@ func (w *worker) complete(t *task, v any, err error) {
 			w.q.DropOwned(vtable.Cell(t.cell))
 		}
 	}
-	if err == nil && t.cancelled && v == nil {
-		err = ErrCancelled
-	}
-	switch {
-	case err == nil:
-		w.e.stats.completed.Add(1)
-	case err == ErrCancelled || err == ErrClosed:
-		w.e.stats.cancelled.Add(1)
-	default:
-		w.e.stats.failed.Add(1)
+	if !counted {
+		err = outcome(t, v, err)
+		var n doneCounts
+		n.add(err)
+		n.flush(w.e)
 	}
 	t.markDone(v, err)
 	if len(w.onDone) == 0 {

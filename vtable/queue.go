@@ -58,16 +58,17 @@ func (q *Queue) NewWaker(token uint64) (abi.Waker, error) {
 	if err != nil {
 		return abi.Waker{}, err
 	}
-	// Plain stores: no other thread can reach a cell that is free (a wake
-	// after the last drop is a plugin bug that touches only the state and
-	// misuse words, which stay atomic); the state's atomic store publishes
-	// the others.
+	// Plain stores: no other thread can reach a free cell (a wake after the
+	// last drop is a plugin bug, counted as misuse at best). Another
+	// thread learns of the new waker only through the poll that hands it
+	// to the plugin, after the crossing into C, whose atomic operations
+	// order these stores before it, on every architecture.
 	put(c, cellNext, 0)
 	put(c, cellQueue, uint64(q.block))
 	put(c, cellVtable, uint64(uintptr(unsafe.Pointer(q.vt))))
 	put(c, cellToken, token)
-	store(c, cellMisuse, 0)
-	store(c, cellState, stateRefStep)
+	put(c, cellMisuse, 0)
+	put(c, cellState, stateRefStep)
 	return abi.Waker{Data: c, Vtable: q.vt}, nil
 }
 

@@ -2,7 +2,6 @@ package vtable
 
 import (
 	"fmt"
-	"sync/atomic"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -15,12 +14,11 @@ const slabCells = 1024
 // may hold a waker forever, and a wake on a reclaimed cell must still land in
 // mapped memory. Reclaimed cells are reused by the same queue only.
 //
-// Only the queue's owner (its executor worker) gets, puts and unmaps cells,
-// so the free list takes no lock (one get and one put per task); live is
-// atomic because Live may be read from any goroutine.
+// Only the queue's owner (its executor worker) uses the pool, so it takes
+// no lock and no atomic operation (one get and one put per task).
 type cellPool struct {
 	free []uintptr
-	live atomic.Int64 // cells handed out and not yet reclaimed
+	live int // cells handed out and not yet reclaimed
 	mem  [][]byte
 }
 
@@ -38,19 +36,19 @@ func (p *cellPool) get() (uintptr, error) {
 	}
 	c := p.free[len(p.free)-1]
 	p.free = p.free[:len(p.free)-1]
-	p.live.Add(1)
+	p.live++
 	return c, nil
 }
 
 func (p *cellPool) put(c uintptr) {
 	p.free = append(p.free, c)
-	p.live.Add(-1)
+	p.live--
 }
 
 // retire counts a cell as gone without making it reusable.
-func (p *cellPool) retire() { p.live.Add(-1) }
+func (p *cellPool) retire() { p.live-- }
 
-func (p *cellPool) liveCount() int { return int(p.live.Load()) }
+func (p *cellPool) liveCount() int { return p.live }
 
 // unmap returns every slab to the OS; no cell may be outstanding.
 func (p *cellPool) unmap() {
