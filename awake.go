@@ -51,6 +51,16 @@ var (
 	ErrCancelled = executor.ErrCancelled
 )
 
+// Kinds of *LoadError that Spawn, SpawnBatch and Call report (match them
+// with errors.Is): ErrNoExport from Spawn itself; ErrMake (the export's
+// make function failed) and ErrBadFuture (it made a future the host cannot
+// use) from the task's Await, since the worker makes the future.
+const (
+	ErrNoExport  = cbindings.ErrNoExport
+	ErrMake      = cbindings.ErrMake
+	ErrBadFuture = cbindings.ErrBadFuture
+)
+
 // Sleep returns a Go future that completes after d on the runtime's
 // sub-millisecond reactor timers.
 var Sleep = executor.Sleep

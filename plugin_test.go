@@ -161,3 +161,32 @@ func TestSelfWakingTasksArePolledExactlyAsOftenAsTheyAsk(t *testing.T) {
 		})
 	}
 }
+
+// Plugin.SpawnBatch: one task per element, outputs in order, a make error
+// from the worker reported by the task's Await, and every future released.
+func TestSpawnBatchAndMakeErrorsThroughThePlugin(t *testing.T) {
+	rt, p, counter := testkit(t, awake.WithWorkers(2))
+	args := make([][]byte, 200)
+	for i := range args {
+		args[i] = []byte(fmt.Sprint(i % 7))
+	}
+	tasks, err := p.SpawnBatch("yield", args)
+	require.NoError(t, err)
+	require.Len(t, tasks, len(args))
+	for i, task := range tasks {
+		out, err := task.Await(ctx(t))
+		require.NoError(t, err)
+		require.Equal(t, fmt.Sprintf("yielded %d times in %d polls", i%7, i%7+1), string(out.([]byte)))
+	}
+	// yield's make refuses arguments that are not a number: Spawn accepts
+	// the task, and its Await names the plugin, the export and the reason.
+	task, err := p.Spawn("yield", []byte("many"))
+	require.NoError(t, err)
+	_, err = task.Await(ctx(t))
+	require.ErrorIs(t, err, awake.ErrMake)
+	require.ErrorContains(t, err, `export "yield"`)
+	_, err = p.SpawnBatch("no such export", args)
+	require.ErrorIs(t, err, awake.ErrNoExport)
+	require.Zero(t, counter("live_futures"))
+	require.EqualValues(t, len(args), rt.Stats().Completed)
+}
