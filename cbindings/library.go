@@ -356,12 +356,13 @@ type untracked Library
 func (u *untracked) MakeFn(i int) uintptr { return u.desc.makes[i] }
 
 // Made checks what export i's make function returned on an executor worker
-// (executor.Maker) and counts the future it made as live.
+// (executor.Maker). Spawn counted the future as live already; a make that
+// failed stops counting it.
 func (u *untracked) Made(i int, rc int32, self, vt, errp uintptr) (abi.Future, error) {
 	l := (*Library)(u)
 	f, err := l.checkMade(l.desc.exports[i].Name, rc, self, vt, errp)
-	if err == nil {
-		l.uMade.Add(1)
+	if err != nil {
+		l.uReleased.Add(1)
 	}
 	return f, err
 }

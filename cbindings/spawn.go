@@ -22,13 +22,20 @@ func (l *Library) Future(name string, args []byte) (*executor.Foreign, error) {
 // Spawn itself fails only when the library or e is closed or there is no
 // such export; a make that fails (ErrMake, ErrBadFuture) ends the task, and
 // Await returns the *LoadError. The library counts the future as live from
-// its make until the executor drops it.
+// Spawn until the executor drops it (or its make fails).
 func (l *Library) Spawn(e *executor.Executor, name string, args []byte) (*executor.JoinHandle, error) {
 	i, err := l.beginMake(name)
 	if err != nil {
 		return nil, err
 	}
-	return e.SpawnMake((*untracked)(l), i, &l.taskNames[i], args)
+	// Counted as live from here, on the spawning goroutine (the worker has
+	// enough to do): Made stops counting a future whose make failed.
+	l.uMade.Add(1)
+	h, err := e.SpawnMake((*untracked)(l), i, &l.taskNames[i], args)
+	if err != nil {
+		l.uReleased.Add(1)
+	}
+	return h, err
 }
 
 // SpawnBatch spawns one task per element of args, each running export
@@ -42,5 +49,16 @@ func (l *Library) SpawnBatch(e *executor.Executor, name string, args [][]byte) (
 	if err != nil {
 		return nil, err
 	}
-	return e.SpawnMakeBatch((*untracked)(l), i, &l.taskNames[i], args)
+	l.uMade.Add(int64(len(args))) // as in Spawn
+	hs, err := e.SpawnMakeBatch((*untracked)(l), i, &l.taskNames[i], args)
+	if err != nil {
+		refused := len(args)
+		for _, h := range hs {
+			if h != nil {
+				refused--
+			}
+		}
+		l.uReleased.Add(int64(refused))
+	}
+	return hs, err
 }

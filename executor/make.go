@@ -152,7 +152,7 @@ func (w *worker) adoptMake(t *task) {
 		}
 	}
 	i := w.makes.Len()
-	w.makes.Add(ft.f.Owner.(Maker).MakeFn(index), args, uintptr(len(argv)), w.makes.Scratch(i, 0), w.makes.Scratch(i, 2))
+	w.makes.AddOut(ft.f.Owner.(Maker).MakeFn(index), args, uintptr(len(argv)), w.makes.Scratch(i, 0), w.makes.Scratch(i, 2))
 	w.making[i] = making{ft, index}
 	if w.makes.Full() {
 		w.runMakes()

@@ -65,14 +65,23 @@ func (l *List) entry(i int) *listEntry {
 }
 
 // Add appends a call of the C function fn with four argument words (which
-// must not be Go pointers) and returns its index. Its four scratch words
-// are zeroed. The list must not be Full.
+// must not be Go pointers) and returns its index. Its scratch words keep
+// whatever they held: use AddOut for a call that writes through Scratch.
+// The list must not be Full.
 func (l *List) Add(fn, a0, a1, a2, a3 uintptr) int {
 	i := l.n
-	*l.entry(i) = listEntry{fn: fn, a: [4]uintptr{a0, a1, a2, a3}}
-	*(*[4]uintptr)(unsafe.Pointer(&l.mem[listScratch+i*32])) = [4]uintptr{}
+	e := l.entry(i)
+	e.fn, e.a[0], e.a[1], e.a[2], e.a[3] = fn, a0, a1, a2, a3
 	l.n++
 	return i
+}
+
+// AddOut is Add with the entry's four scratch words zeroed first, for a
+// callee that writes some of them (out-parameters set up with Scratch)
+// and leaves others untouched.
+func (l *List) AddOut(fn, a0, a1, a2, a3 uintptr) int {
+	*(*[4]uintptr)(unsafe.Pointer(&l.mem[listScratch+l.n*32])) = [4]uintptr{}
+	return l.Add(fn, a0, a1, a2, a3)
 }
 
 // Scratch returns the C address of scratch word k (0..3) of entry i, for

@@ -24,7 +24,7 @@ func TestListMakesEveryCallInOrderInOneRun(t *testing.T) {
 			p, ok := l.Copy(b)
 			require.True(t, ok)
 			j := l.Len()
-			require.Equal(t, j, l.Add(s["sum_bytes"], p, uintptr(len(b)), l.Scratch(j, 2), uintptr(i)))
+			require.Equal(t, j, l.AddOut(s["sum_bytes"], p, uintptr(len(b)), l.Scratch(j, 2), uintptr(i)))
 			want = append(want, uintptr(len(b))*uintptr('a'+i%26))
 		}
 		require.Equal(t, ListMax, l.Len())
