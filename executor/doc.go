@@ -7,6 +7,11 @@
 // polled concurrently. Wakes reach the worker through the task's host waker
 // cell; they coalesce, and a wake after the task finished is ignored.
 //
+// Calls into C are batched, since a crossing costs more than a plugin's
+// make, poll or drop: a worker makes the futures of new SpawnMake tasks,
+// polls runnable C futures and drops finished ones up to 64 per crossing
+// (make.go, foreign.go).
+//
 // This package must never poll a task after it finished, drop a future twice,
 // block a worker on anything but its reactor, or let a panic in a Go future
 // escape into C frames.
