@@ -7,8 +7,6 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-
-	"github.com/awake-rt/awake/abi"
 )
 
 // Config configures an Executor. The zero value is valid.
@@ -111,15 +109,6 @@ func (e *Executor) Spawn(f Future, opts ...SpawnOption) (*JoinHandle, error) {
 	return e.spawn(&task{fut: f}, cfg)
 }
 
-// SpawnForeign spawns the C future f, named name and released through owner
-// (see Foreign), like Spawn(&Foreign{F: f, Name: name, Owner: owner}) but with
-// the task and its Foreign in one allocation.
-func (e *Executor) SpawnForeign(f abi.Future, name string, owner FutureOwner) (*JoinHandle, error) {
-	ft := &foreignTask{f: Foreign{F: f, Name: name, Owner: owner}}
-	ft.fut = &ft.f
-	return e.spawn(&ft.task, spawnConfig{name: name, worker: -1})
-}
-
 // with applies opts to a copy of c (the copy, not the caller's value, is
 // what escapes to the heap through the option functions).
 func (c spawnConfig) with(opts []SpawnOption) spawnConfig {
@@ -178,15 +167,24 @@ func (w *worker) initTask(t *task, id uint64, name string) {
 // waker cell and schedules the first poll. A task whose cell cannot be made
 // fails at once.
 func (w *worker) adopt(t *task) {
+	if err := w.enter(t); err != nil {
+		w.finish(t, nil, err)
+		return
+	}
+	w.schedule(t)
+}
+
+// enter gives a new task its slot in the task table and its waker cell,
+// whose token is that slot; on failure t has neither.
+func (w *worker) enter(t *task) error {
 	tok := w.tasks.insert(t)
 	wk, err := w.q.NewWaker(tok)
 	if err != nil {
 		w.tasks.remove(tok, t)
-		w.finish(t, nil, fmt.Errorf("awake: spawning %q: %w", t.label(), err))
-		return
+		return fmt.Errorf("awake: spawning %q: %w", t.label(), err)
 	}
 	t.cell = wk.Data
-	w.schedule(t)
+	return nil
 }
 
 // Close stops accepting tasks, drops every pending future exactly once

@@ -2,7 +2,6 @@ package executor
 
 import (
 	"errors"
-	"fmt"
 	"sync"
 	"unsafe"
 
@@ -132,14 +131,10 @@ func (e *Executor) SpawnMakeBatch(owner Maker, index int, name *string, args [][
 // the make list; runMakes makes the list's futures.
 func (w *worker) adoptMake(t *task) {
 	ft := (*foreignTask)(unsafe.Pointer(t)) // only initUnmade marks a task unmade
-	tok := w.tasks.insert(t)
-	wk, err := w.q.NewWaker(tok)
-	if err != nil {
-		w.tasks.remove(tok, t)
-		w.finishUnmade(ft, fmt.Errorf("awake: spawning %q: %w", t.label(), err))
+	if err := w.enter(t); err != nil {
+		w.finishUnmade(ft, err)
 		return
 	}
-	t.cell = wk.Data
 	argv := ft.f.Name
 	index := int(ft.f.F.Self)
 	args, ok := w.makes.Copy(argv)

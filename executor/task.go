@@ -29,7 +29,7 @@ type task struct {
 }
 
 // foreignTask is a task and its C future in one allocation
-// (Executor.SpawnForeign).
+// (Executor.SpawnMake, SpawnMakeBatch).
 type foreignTask struct {
 	task
 	f Foreign

@@ -243,9 +243,7 @@ func (w *worker) postSpawn(t *task) bool {
 // clear can need a wake (see postSpawn), and only a sleeping worker needs
 // it: a running one sees the flag before it sleeps (run checks it after
 // PrepareSleep; both sides are sequentially consistent, so one sees the
-// other). The wake is made under the lock because the worker cannot take
-// the inbox, and so cannot reach Close's opClose and release its queue and
-// the inbox waker's cell, before the lock is free.
+// other). The wake is made under the lock for the reason given at post.
 func (w *worker) wakeForSpawn() {
 	if w.hasInbox.Load() {
 		return
